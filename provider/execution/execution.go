@@ -1,0 +1,189 @@
+// Package execution is the sidecar's input model: a Zoe execution with its
+// services and ports as the master posts it, its validation (errors name the
+// offending JSON field), and the routes it should have. Pure: no I/O.
+package execution
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+)
+
+// Execution is a group of services started together.
+type Execution struct {
+	ID       ID        `json:"id"`
+	Name     string    `json:"name,omitempty"`
+	Owner    string    `json:"owner,omitempty"`
+	Services []Service `json:"services,omitempty"`
+}
+
+// Service is one container of an execution, named the way Zoe names
+// instances ("jupyter0").
+type Service struct {
+	Name  string `json:"name"`
+	Ports []Port `json:"ports,omitempty"`
+}
+
+// Port is a ZApp port description plus where it runs.
+type Port struct {
+	Name         string `json:"name,omitempty"`
+	PortNumber   int    `json:"port_number"`
+	Protocol     string `json:"protocol,omitempty"`
+	Proxy        bool   `json:"proxy,omitempty"`
+	URLTemplate  string `json:"url_template,omitempty"`
+	ExternalIP   string `json:"external_ip,omitempty"`
+	ExternalPort int    `json:"external_port,omitempty"`
+	// StripPrefix asks Traefik to remove the public path before forwarding,
+	// for applications that cannot serve under REVERSE_PROXY_PATH_<port>.
+	StripPrefix bool `json:"strip_prefix,omitempty"`
+}
+
+// ID is an execution id; Zoe sends it as a JSON integer, others as a string.
+type ID string
+
+// UnmarshalJSON accepts a JSON string or an integer.
+func (id *ID) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if len(data) > 0 && data[0] == '"' {
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		*id = ID(s)
+		return nil
+	}
+	var n json.Number
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&n); err != nil {
+		return fmt.Errorf("must be a string or an integer")
+	}
+	if _, err := strconv.ParseInt(n.String(), 10, 64); err != nil {
+		return fmt.Errorf("must be a string or an integer")
+	}
+	*id = ID(n.String())
+	return nil
+}
+
+// FieldError is a validation error that names the JSON field at fault.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func fieldErr(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ValidateID checks an execution id: it becomes a znode name and part of
+// keys and host names, so it must be a DNS-label-like token.
+func ValidateID(id ID, field string) error {
+	if id == "" {
+		return fieldErr(field, "required")
+	}
+	if err := kvschema.ValidateName(string(id)); err != nil {
+		return fieldErr(field, "must be 1-63 letters, digits or inner '-'")
+	}
+	return nil
+}
+
+// Validate checks the execution. With needBackend (a start), every proxied
+// port must say where it runs; prepare needs only names and port numbers.
+func (e *Execution) Validate(field string, needBackend bool) error {
+	if err := ValidateID(e.ID, field+".id"); err != nil {
+		return err
+	}
+	seenServices := map[string]bool{}
+	for i, svc := range e.Services {
+		sf := fmt.Sprintf("%s.services[%d]", field, i)
+		if err := kvschema.ValidateName(svc.Name); err != nil {
+			return fieldErr(sf+".name", "must be 1-63 letters, digits or inner '-'")
+		}
+		if seenServices[svc.Name] {
+			return fieldErr(sf+".name", "duplicate service name %q", svc.Name)
+		}
+		seenServices[svc.Name] = true
+		seenPorts := map[int]bool{}
+		for j, port := range svc.Ports {
+			if err := port.validate(fmt.Sprintf("%s.ports[%d]", sf, j), needBackend); err != nil {
+				return err
+			}
+			if port.Proxy && seenPorts[port.PortNumber] {
+				return fieldErr(fmt.Sprintf("%s.ports[%d].port_number", sf, j), "duplicate proxied port %d", port.PortNumber)
+			}
+			seenPorts[port.PortNumber] = true
+		}
+	}
+	return nil
+}
+
+func (p Port) validate(field string, needBackend bool) error {
+	if p.PortNumber < 1 || p.PortNumber > 65535 {
+		return fieldErr(field+".port_number", "must be 1-65535")
+	}
+	switch p.Protocol {
+	case "", "tcp":
+	case "udp":
+		if p.Proxy {
+			return fieldErr(field+".protocol", "udp ports cannot be proxied over HTTP")
+		}
+	default:
+		return fieldErr(field+".protocol", "must be tcp or udp")
+	}
+	if !p.Proxy {
+		return nil
+	}
+	if _, err := p.Scheme(); err != nil {
+		return fieldErr(field+".url_template", "%v", err)
+	}
+	if !needBackend {
+		return nil
+	}
+	if p.ExternalIP == "" {
+		return fieldErr(field+".external_ip", "required to start a proxied port")
+	}
+	if net.ParseIP(p.ExternalIP) == nil && kvschema.ValidateHost(strings.ToLower(p.ExternalIP)) != nil {
+		return fieldErr(field+".external_ip", "must be an IP address or a DNS name")
+	}
+	if p.ExternalPort < 1 || p.ExternalPort > 65535 {
+		return fieldErr(field+".external_port", "must be 1-65535")
+	}
+	return nil
+}
+
+// Scheme is the backend scheme taken from the url_template ("https://..." →
+// https); http when there is no template.
+func (p Port) Scheme() (string, error) {
+	if p.URLTemplate == "" {
+		return "http", nil
+	}
+	scheme, _, ok := strings.Cut(p.URLTemplate, "://")
+	if !ok {
+		return "http", nil
+	}
+	switch strings.ToLower(scheme) {
+	case "http", "ws":
+		return "http", nil
+	case "https", "wss":
+		return "https", nil
+	default:
+		return "", fmt.Errorf("scheme %q is not http or https", scheme)
+	}
+}
+
+// Backend is scheme://external_ip:external_port.
+func (p Port) Backend() (string, error) {
+	scheme, err := p.Scheme()
+	if err != nil {
+		return "", err
+	}
+	host := strings.ToLower(p.ExternalIP)
+	return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(p.ExternalPort)), nil
+}

@@ -1,0 +1,136 @@
+package execution
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
+)
+
+// Routing modes.
+const (
+	RoutingPath = "path"
+	RoutingHost = "host"
+)
+
+// Settings decide how routes look in Traefik.
+type Settings struct {
+	// BasePath is the normalised traefik-base-url ("/zoe/proxy").
+	BasePath     string
+	Routing      string
+	ProxyDomain  string
+	EntryPoints  []string
+	TLS          bool
+	CertResolver string
+}
+
+// Validate checks the settings once, at start-up.
+func (s Settings) Validate() error {
+	switch s.Routing {
+	case RoutingPath:
+	case RoutingHost:
+		if s.ProxyDomain == "" {
+			return fmt.Errorf("routing host needs a proxy domain")
+		}
+		if err := kvschema.ValidateHost(s.ProxyDomain); err != nil {
+			return fmt.Errorf("proxy domain: %w", err)
+		}
+	default:
+		return fmt.Errorf("routing must be %q or %q, not %q", RoutingPath, RoutingHost, s.Routing)
+	}
+	for _, ep := range s.EntryPoints {
+		if err := kvschema.ValidateName(ep); err != nil {
+			return fmt.Errorf("entrypoints: %w", err)
+		}
+	}
+	if s.CertResolver != "" {
+		if err := kvschema.ValidateName(s.CertResolver); err != nil {
+			return fmt.Errorf("cert resolver: %w", err)
+		}
+	}
+	return nil
+}
+
+// EnvName is the variable that tells an application its public path.
+func EnvName(port int) string { return "REVERSE_PROXY_PATH_" + strconv.Itoa(port) }
+
+// Routes are the routes the execution should have: one per proxied port,
+// sorted by service and port. Without backends (prepare) Traefik.Backend is
+// left empty. The Traefik name is left empty: it is given at creation.
+func Routes(e *Execution, s Settings, d *keys.Deriver, withBackends bool) ([]state.Route, error) {
+	if err := e.Validate("execution", withBackends); err != nil {
+		return nil, err
+	}
+	var routes []state.Route
+	for i, svc := range e.Services {
+		for j, port := range svc.Ports {
+			if !port.Proxy {
+				continue
+			}
+			field := fmt.Sprintf("execution.services[%d].ports[%d]", i, j)
+			route, err := newRoute(string(e.ID), svc.Name, port, s, d, withBackends)
+			if err != nil {
+				return nil, &FieldError{Field: field, Message: err.Error()}
+			}
+			routes = append(routes, route)
+		}
+	}
+	sort.Slice(routes, func(a, b int) bool {
+		if routes[a].Service != routes[b].Service {
+			return routes[a].Service < routes[b].Service
+		}
+		return routes[a].Port < routes[b].Port
+	})
+	return routes, nil
+}
+
+func newRoute(executionID, service string, port Port, s Settings, d *keys.Deriver, withBackend bool) (state.Route, error) {
+	key := d.Key(executionID, service, port.PortNumber)
+	r := state.Route{
+		ExecutionID: executionID,
+		Service:     service,
+		Port:        port.PortNumber,
+		Key:         key,
+		Traefik:     kvschema.Route{EntryPoints: s.EntryPoints},
+	}
+	var err error
+	switch s.Routing {
+	case RoutingHost:
+		if r.Host, err = keys.HostName(service, executionID, d.Deployment(), s.ProxyDomain); err != nil {
+			return r, err
+		}
+		r.Path = "/"
+		r.Traefik.Rule, err = kvschema.HostRule(r.Host)
+	default:
+		r.Path = keys.PublicPath(s.BasePath, key)
+		r.Traefik.Rule, err = kvschema.PathRule(r.Path)
+		if port.StripPrefix {
+			r.Traefik.StripPrefix = r.Path
+		}
+	}
+	if err != nil {
+		return r, err
+	}
+	if s.TLS || s.CertResolver != "" {
+		r.Traefik.TLS = &kvschema.RouterTLSConfig{CertResolver: s.CertResolver}
+	}
+	if withBackend {
+		if r.Traefik.Backend, err = port.Backend(); err != nil {
+			return r, err
+		}
+		if err := kvschema.ValidateBackend(r.Traefik.Backend); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// RouterName names a new route's Traefik objects after its key and the
+// revision that creates it, so a name is never used twice even when the
+// same execution is started again after a stop.
+func RouterName(key string, revision int64) string {
+	return "zsc-" + key[:16] + "-" + strconv.FormatInt(revision, 10)
+}

@@ -1,0 +1,96 @@
+// Package keys derives the per-port route key, its public path and, in host
+// routing mode, its host name. Pure functions: the same inputs give the same
+// results on every replica and after restarts, which is what lets Zoe ask for
+// REVERSE_PROXY_PATH_<port> before a container exists and retry freely.
+package keys
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+)
+
+// MinSecretLength is the shortest key secret accepted (128 bits as hex or text).
+const MinSecretLength = 16
+
+// Deriver computes route keys from a secret that never leaves it.
+type Deriver struct {
+	secret     []byte
+	deployment string
+}
+
+// NewDeriver checks the secret and deployment name.
+func NewDeriver(secret []byte, deployment string) (*Deriver, error) {
+	if len(secret) < MinSecretLength {
+		return nil, fmt.Errorf("key secret: at least %d bytes required", MinSecretLength)
+	}
+	if err := kvschema.ValidateName(deployment); err != nil {
+		return nil, fmt.Errorf("deployment name: %w", err)
+	}
+	return &Deriver{secret: append([]byte(nil), secret...), deployment: deployment}, nil
+}
+
+// String hides the secret from any log line that prints the deriver.
+func (d *Deriver) String() string { return "keys.Deriver{deployment:" + d.deployment + "}" }
+
+// Deployment is the deployment name the keys are bound to.
+func (d *Deriver) Deployment() string { return d.deployment }
+
+// Key is HMAC-SHA256(secret, deployment/execution/service/port) as 64 lowercase
+// hex characters (256 bits). The parts are validated by the caller to contain
+// no "/", so distinct inputs give distinct messages.
+func (d *Deriver) Key(executionID, service string, port int) string {
+	mac := hmac.New(sha256.New, d.secret)
+	mac.Write([]byte(d.deployment + "/" + executionID + "/" + service + "/" + strconv.Itoa(port)))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// NormalizeBasePath turns any spelling of the base URL path ("/zoe/proxy",
+// "zoe/proxy/", "/zoe//proxy/") into "/zoe/proxy"; "/" and "" give "".
+func NormalizeBasePath(base string) (string, error) {
+	var parts []string
+	for _, seg := range strings.Split(base, "/") {
+		if seg != "" {
+			parts = append(parts, seg)
+		}
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	path := "/" + strings.Join(parts, "/")
+	if err := kvschema.ValidatePath(path); err != nil {
+		return "", fmt.Errorf("traefik-base-url: %w", err)
+	}
+	return path, nil
+}
+
+// PublicPath joins a normalised base path and a key: "/zoe/proxy/<key>".
+func PublicPath(normalizedBase, key string) string {
+	return normalizedBase + "/" + key
+}
+
+// ErrHostName is wrapped when a host name cannot be built from the parts.
+var ErrHostName = errors.New("invalid host name")
+
+// HostName is "<service>-<execution>-<deployment>.<domain>", lowercased, the
+// naming Zoe used on Kubernetes. Every label must be a DNS label.
+func HostName(service, executionID, deployment, domain string) (string, error) {
+	if domain == "" {
+		return "", fmt.Errorf("%w: proxy domain is not set", ErrHostName)
+	}
+	label := strings.ToLower(service + "-" + executionID + "-" + deployment)
+	if err := kvschema.ValidateName(label); err != nil {
+		return "", fmt.Errorf("%w: %q is not a DNS label (letters, digits, '-', at most %d characters)", ErrHostName, label, kvschema.MaxNameLength)
+	}
+	host := label + "." + strings.ToLower(strings.Trim(domain, "."))
+	if err := kvschema.ValidateHost(host); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrHostName, err)
+	}
+	return host, nil
+}

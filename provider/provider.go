@@ -1,0 +1,408 @@
+// Package provider is the sidecar's engine: it turns executions into routes,
+// plans them against what ZooKeeper holds, and applies each plan as one
+// atomic ZooKeeper transaction that Traefik's ZooKeeper provider picks up.
+//
+// Writes go through one writer goroutine that coalesces concurrent requests
+// into few transactions (and so few Traefik reloads). Replicas coordinate
+// through the version of the revision znode: every transaction sets it with
+// the version it read, so a concurrent writer makes it fail and retry.
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
+)
+
+// Defaults.
+const (
+	DefaultStateRoot = "/traefik-zk-sidecar"
+	// DefaultMaxTxnBytes keeps a transaction well under ZooKeeper's default
+	// request limit (jute.maxbuffer, 1 MB).
+	DefaultMaxTxnBytes = 512 * 1024
+	DefaultGCInterval  = 5 * time.Second
+	// maxBatch bounds how many requests one transaction may coalesce.
+	maxBatch = 256
+	// maxConflictRetries bounds retries when other writers keep winning.
+	maxConflictRetries = 50
+)
+
+// ErrTooLarge means one execution's routes do not fit in one transaction.
+var ErrTooLarge = errors.New("execution too large for one ZooKeeper transaction")
+
+// Config configures a Provider.
+type Config struct {
+	// RootKey is Traefik's providers.zookeeper.rootkey ("traefik").
+	RootKey string
+	// StateRoot holds the sidecar's bookkeeping; must be outside RootKey.
+	StateRoot string
+	Settings  execution.Settings
+	Deriver   *keys.Deriver
+	// MaxTxnBytes caps one transaction's size; larger plans are split.
+	MaxTxnBytes int
+	GCInterval  time.Duration
+	// GCQuietWindow is how long the control plane must be quiet before
+	// tombstones are deleted; zero derives it from the tree size.
+	GCQuietWindow time.Duration
+	Logger        *slog.Logger
+	// OnCommit, if set, is told about every committed transaction.
+	OnCommit func(ops int, took time.Duration)
+}
+
+// Stats are counters for tests and metrics.
+type Stats struct {
+	Transactions int64
+	Conflicts    int64
+	GCRuns       int64
+	GCDeleted    int64
+}
+
+// Provider applies executions' routes to ZooKeeper.
+type Provider struct {
+	cfg   Config
+	l     layout
+	store *zkstore.Store
+	log   *slog.Logger
+	queue chan *request
+
+	transactions, conflicts, gcRuns, gcDeleted atomic.Int64
+}
+
+// Result is the outcome of a start or stop.
+type Result struct {
+	// Routes are the execution's routes after a start, or the routes a stop removed.
+	Routes []state.Route
+	// Changed is false when nothing had to be written.
+	Changed bool
+}
+
+// New checks the configuration; call Init before use and Run to serve.
+func New(store *zkstore.Store, cfg Config) (*Provider, error) {
+	root, err := kvschema.RootPath(cfg.RootKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.StateRoot == "" {
+		cfg.StateRoot = DefaultStateRoot
+	}
+	stateRoot := "/" + strings.Trim(cfg.StateRoot, "/")
+	if stateRoot == root || strings.HasPrefix(stateRoot+"/", root+"/") {
+		return nil, fmt.Errorf("state root %s must be outside Traefik's root %s (Traefik re-reads all of it)", stateRoot, root)
+	}
+	if err := cfg.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Deriver == nil {
+		return nil, errors.New("provider: no key deriver")
+	}
+	if cfg.MaxTxnBytes <= 0 {
+		cfg.MaxTxnBytes = DefaultMaxTxnBytes
+	}
+	if cfg.GCInterval <= 0 {
+		cfg.GCInterval = DefaultGCInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Provider{
+		cfg:   cfg,
+		l:     layout{rootKey: cfg.RootKey, root: root, stateRoot: stateRoot},
+		store: store,
+		log:   cfg.Logger,
+		queue: make(chan *request, 1024),
+	}, nil
+}
+
+// Stats returns the counters.
+func (p *Provider) Stats() Stats {
+	return Stats{
+		Transactions: p.transactions.Load(),
+		Conflicts:    p.conflicts.Load(),
+		GCRuns:       p.gcRuns.Load(),
+		GCDeleted:    p.gcDeleted.Load(),
+	}
+}
+
+// Init creates Traefik's root (its provider cannot watch a missing one), the
+// bookkeeping znodes, and the shared directories with the sentinel route in
+// one transaction with a kick. Safe to run on every replica at every start.
+func (p *Provider) Init() error {
+	for _, dir := range []string{p.l.root, p.l.executionsPath(), p.l.tombstonesPath()} {
+		if err := p.store.EnsurePath(dir, []byte(kvschema.DirectoryValue)); err != nil {
+			return err
+		}
+	}
+	meta, _ := json.Marshal(state.Meta{})
+	if err := p.store.EnsurePath(p.l.revisionPath(), meta); err != nil {
+		return err
+	}
+	for attempt := 0; attempt < maxConflictRetries; attempt++ {
+		ops, err := p.sentinelOps()
+		if err != nil || len(ops) == 0 {
+			return err
+		}
+		metaData, version, _, err := p.readRevision()
+		if err != nil {
+			return err
+		}
+		kick, err := kickOps(p.l, int64(version)+1)
+		if err != nil {
+			return err
+		}
+		ops = append([]zkstore.Op{zkstore.Set(p.l.revisionPath(), metaData, version)}, append(ops, kick...)...)
+		err = p.commit(ops)
+		if !errors.Is(err, zkstore.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("init: %w after %d attempts", zkstore.ErrConflict, maxConflictRetries)
+}
+
+// sentinelOps creates whatever is missing of the shared directories and the
+// sentinel route; nothing when all exists.
+func (p *Provider) sentinelOps() ([]zkstore.Op, error) {
+	shared, err := kvschema.SharedDirectories(p.l.rootKey)
+	if err != nil {
+		return nil, err
+	}
+	sentinel, err := kvschema.SentinelRoute().Encode(p.l.rootKey)
+	if err != nil {
+		return nil, err
+	}
+	var ops []zkstore.Op
+	for _, kv := range append(shared, sentinel...) {
+		_, _, err := p.store.Get(kv.Key)
+		switch {
+		case errors.Is(err, zkstore.ErrNoNode):
+			ops = append(ops, zkstore.Create(kv.Key, []byte(kv.Value)))
+		case err != nil:
+			return nil, err
+		}
+	}
+	return ops, nil
+}
+
+// Prepare computes the routes an execution will get, writing nothing: Zoe
+// needs REVERSE_PROXY_PATH_<port> before it creates the containers.
+func (p *Provider) Prepare(e *execution.Execution) ([]state.Route, error) {
+	return execution.Routes(e, p.cfg.Settings, p.cfg.Deriver, false)
+}
+
+// Start makes ZooKeeper hold exactly the execution's proxied routes:
+// creating, updating in place, or tombstoning. Repeating it is a no-op.
+func (p *Provider) Start(ctx context.Context, e *execution.Execution) (Result, error) {
+	desired, err := execution.Routes(e, p.cfg.Settings, p.cfg.Deriver, true)
+	if err != nil {
+		return Result{}, err
+	}
+	return p.submit(ctx, &request{id: string(e.ID), desired: desired})
+}
+
+// Stop tombstones every route of the execution; an unknown execution is a no-op.
+func (p *Provider) Stop(ctx context.Context, id execution.ID) (Result, error) {
+	if err := execution.ValidateID(id, "execution.id"); err != nil {
+		return Result{}, err
+	}
+	return p.submit(ctx, &request{id: string(id), stop: true})
+}
+
+// Execution reads one execution's record; nil when it has none.
+func (p *Provider) Execution(id execution.ID) (*state.Execution, error) {
+	if err := execution.ValidateID(id, "id"); err != nil {
+		return nil, err
+	}
+	rec, _, err := p.readExecution(string(id))
+	return rec, err
+}
+
+// Routes lists every route the sidecar owns, sorted.
+func (p *Provider) Routes() ([]state.Route, error) {
+	records, err := p.readAllExecutions()
+	if err != nil {
+		return nil, err
+	}
+	var routes []state.Route
+	for _, rec := range records {
+		routes = append(routes, rec.Routes...)
+	}
+	state.SortRoutes(routes)
+	return routes, nil
+}
+
+// SyncPlan is the per-execution plan of a full resync.
+type SyncPlan struct {
+	Plans map[string]plan.Plan
+}
+
+// Sync makes the owned routes match exactly the given running executions:
+// executions it no longer lists are stopped. Routes the sidecar did not
+// write are never touched. With dryRun only the plan is returned.
+func (p *Provider) Sync(ctx context.Context, executions []execution.Execution, dryRun bool) (SyncPlan, error) {
+	desired := map[string][]state.Route{}
+	for i := range executions {
+		e := &executions[i]
+		field := fmt.Sprintf("executions[%d]", i)
+		if err := e.Validate(field, true); err != nil {
+			return SyncPlan{}, err
+		}
+		if _, dup := desired[string(e.ID)]; dup {
+			return SyncPlan{}, &execution.FieldError{Field: field + ".id", Message: "duplicate execution id"}
+		}
+		routes, err := execution.Routes(e, p.cfg.Settings, p.cfg.Deriver, true)
+		if err != nil {
+			return SyncPlan{}, err
+		}
+		desired[string(e.ID)] = routes
+	}
+	current, err := p.readAllExecutions()
+	if err != nil {
+		return SyncPlan{}, err
+	}
+	out := SyncPlan{Plans: map[string]plan.Plan{}}
+	var requests []*request
+	for id, routes := range desired {
+		var have []state.Route
+		if rec := current[id]; rec != nil {
+			have = rec.Routes
+		}
+		if pl := plan.Compute(routes, have); !pl.Empty() {
+			out.Plans[id] = pl
+			requests = append(requests, &request{id: id, desired: routes})
+		}
+	}
+	for id, rec := range current {
+		if _, ok := desired[id]; !ok {
+			out.Plans[id] = plan.Compute(nil, rec.Routes)
+			requests = append(requests, &request{id: id, stop: true})
+		}
+	}
+	if dryRun || len(requests) == 0 {
+		return out, nil
+	}
+	// Each execution is re-planned against fresh state when applied, so a
+	// change made meanwhile by another replica is not undone blindly.
+	errs := make([]error, len(requests))
+	var wg sync.WaitGroup
+	for i, r := range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = p.submit(ctx, r)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (p *Provider) readRevision() (data []byte, version int32, meta state.Meta, err error) {
+	data, stat, err := p.store.Get(p.l.revisionPath())
+	if err != nil {
+		return nil, 0, meta, fmt.Errorf("read revision: %w", err)
+	}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &meta); err != nil {
+			return nil, 0, meta, fmt.Errorf("revision record: %w", err)
+		}
+	}
+	return data, stat.Version, meta, nil
+}
+
+// readExecution returns the record and its version (-1 when missing).
+func (p *Provider) readExecution(id string) (*state.Execution, int32, error) {
+	data, stat, err := p.store.Get(p.l.executionPath(id))
+	if errors.Is(err, zkstore.ErrNoNode) {
+		return nil, -1, nil
+	}
+	if err != nil {
+		return nil, -1, err
+	}
+	var rec state.Execution
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, -1, fmt.Errorf("execution record %s: %w", id, err)
+	}
+	return &rec, stat.Version, nil
+}
+
+func (p *Provider) readAllExecutions() (map[string]*state.Execution, error) {
+	ids, err := p.store.Children(p.l.executionsPath())
+	if err != nil {
+		return nil, err
+	}
+	records := make([]*state.Execution, len(ids))
+	err = parallel(len(ids), func(i int) error {
+		rec, _, err := p.readExecution(ids[i])
+		records[i] = rec
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*state.Execution, len(ids))
+	for i, rec := range records {
+		if rec != nil {
+			out[ids[i]] = rec
+		}
+	}
+	return out, nil
+}
+
+func (p *Provider) commit(ops []zkstore.Op) error {
+	start := time.Now()
+	err := p.store.Commit(ops)
+	switch {
+	case err == nil:
+		p.transactions.Add(1)
+		if p.cfg.OnCommit != nil {
+			p.cfg.OnCommit(len(ops), time.Since(start))
+		}
+	case errors.Is(err, zkstore.ErrConflict):
+		p.conflicts.Add(1)
+	}
+	return err
+}
+
+// parallel runs fn for 0..n-1 with bounded concurrency (reads pipeline on
+// one ZooKeeper session) and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	const workers = 16
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		next     atomic.Int64
+	)
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}

@@ -1,0 +1,203 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
+)
+
+// request is one execution's start (desired routes) or stop, waiting for the writer.
+type request struct {
+	id      string
+	desired []state.Route
+	stop    bool
+	done    chan requestResult
+}
+
+type requestResult struct {
+	result Result
+	err    error
+}
+
+func (p *Provider) submit(ctx context.Context, r *request) (Result, error) {
+	r.done = make(chan requestResult, 1)
+	select {
+	case p.queue <- r:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	select {
+	case res := <-r.done:
+		return res.result, res.err
+	case <-ctx.Done():
+		// The writer still applies it; the caller may retry idempotently.
+		return Result{}, ctx.Err()
+	}
+}
+
+// Run serves the write queue and the garbage collector until ctx ends.
+func (p *Provider) Run(ctx context.Context) {
+	go p.runGC(ctx)
+	var pending []*request
+	for {
+		if len(pending) == 0 {
+			select {
+			case r := <-p.queue:
+				pending = append(pending, r)
+			case <-ctx.Done():
+				return
+			}
+		}
+		// Coalesce whatever else is already waiting.
+	drain:
+		for len(pending) < maxBatch {
+			select {
+			case r := <-p.queue:
+				pending = append(pending, r)
+			default:
+				break drain
+			}
+		}
+		batch, rest := splitBatch(pending)
+		p.applyBatch(batch)
+		pending = rest
+	}
+}
+
+// splitBatch takes at most one request per execution, in arrival order, so
+// that requests for the same execution apply one after the other.
+func splitBatch(pending []*request) (batch, rest []*request) {
+	seen := map[string]bool{}
+	for _, r := range pending {
+		if seen[r.id] || len(batch) >= maxBatch {
+			rest = append(rest, r)
+			continue
+		}
+		seen[r.id] = true
+		batch = append(batch, r)
+	}
+	return batch, rest
+}
+
+// applyBatch writes the batch in as few transactions as fit the size limit,
+// re-reading and re-planning after a conflict with another writer.
+func (p *Provider) applyBatch(batch []*request) {
+	conflicts := 0
+	for len(batch) > 0 {
+		applied, err := p.applyOnce(batch)
+		if errors.Is(err, zkstore.ErrConflict) && conflicts < maxConflictRetries {
+			conflicts++
+			time.Sleep(time.Duration(rand.IntN(5*conflicts)+1) * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			for _, r := range batch {
+				r.done <- requestResult{err: err}
+			}
+			return
+		}
+		batch = batch[applied:]
+	}
+}
+
+// applyOnce commits one transaction holding the first requests of the batch
+// that fit, answers them, and says how many it answered.
+func (p *Provider) applyOnce(batch []*request) (int, error) {
+	_, version, meta, err := p.readRevision()
+	if err != nil {
+		return 0, err
+	}
+	revision := int64(version) + 1
+
+	type current struct {
+		rec     *state.Execution
+		version int32
+	}
+	currents := make([]current, len(batch))
+	err = parallel(len(batch), func(i int) error {
+		rec, v, err := p.readExecution(batch[i].id)
+		currents[i] = current{rec, v}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+
+	var (
+		ops            []zkstore.Op
+		size           int
+		traefikVisible bool
+		results        []Result
+	)
+	n := 0
+	for i, r := range batch {
+		var have []state.Route
+		if currents[i].rec != nil {
+			have = currents[i].rec.Routes
+		}
+		var pl plan.Plan
+		if !r.stop {
+			pl = plan.Compute(r.desired, have)
+		} else {
+			pl = plan.Compute(nil, have)
+		}
+		change, err := buildExecutionChange(p.l, revision, r.id, currents[i].version, pl)
+		if err != nil {
+			if n == 0 {
+				r.done <- requestResult{err: err}
+				return 1, nil
+			}
+			break
+		}
+		if size+change.size() > p.cfg.MaxTxnBytes {
+			if n == 0 {
+				r.done <- requestResult{err: fmt.Errorf("%w: execution %s needs %d bytes, limit %d", ErrTooLarge, r.id, change.size(), p.cfg.MaxTxnBytes)}
+				return 1, nil
+			}
+			break
+		}
+		ops = append(ops, change.ops...)
+		size += change.size()
+		traefikVisible = traefikVisible || change.traefikVisible
+		meta.Routes += change.routesDelta
+		meta.Tombstones += change.tombstonesDelta
+		res := Result{Changed: len(change.ops) > 0, Routes: change.routes}
+		if r.stop {
+			res.Routes = change.removed
+		}
+		results = append(results, res)
+		n++
+	}
+
+	if len(ops) > 0 {
+		metaData, err := json.Marshal(meta)
+		if err != nil {
+			return 0, err
+		}
+		// Setting the revision with the version read is the precondition
+		// that serialises writers across replicas.
+		ops = append([]zkstore.Op{zkstore.Set(p.l.revisionPath(), metaData, version)}, ops...)
+		if traefikVisible {
+			kick, err := kickOps(p.l, revision)
+			if err != nil {
+				return 0, err
+			}
+			ops = append(ops, kick...)
+		}
+		if err := p.commit(ops); err != nil {
+			return 0, err
+		}
+	}
+	for i := 0; i < n; i++ {
+		state.SortRoutes(results[i].Routes)
+		batch[i].done <- requestResult{result: results[i]}
+	}
+	return n, nil
+}
