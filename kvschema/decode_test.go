@@ -32,7 +32,7 @@ func TestDecodeRouteRoundTrip(t *testing.T) {
 		SentinelRoute(),
 		{Name: "r1", Rule: testRule, Backend: "http://10.0.0.5:8080"},
 		{Name: "r1", Rule: testRule, Backend: "http://10.0.0.5:8080", EntryPoints: []string{"web", "websecure"}, StripPrefix: "/p/k1", TLS: &RouterTLSConfig{}},
-		{Name: "r1", Rule: testRule, Backend: "http://10.0.0.5:8080", TLS: &RouterTLSConfig{CertResolver: "le"}}.Tombstone(),
+		Route{Name: "r1", Rule: testRule, Backend: "http://10.0.0.5:8080", TLS: &RouterTLSConfig{CertResolver: "le"}}.Tombstone(),
 	}
 	for _, r := range routes {
 		t.Run(r.Name+" "+r.Rule, func(t *testing.T) {

@@ -49,7 +49,8 @@ func Encode(rootKey string, cfg *Configuration) ([]KV, error) {
 	}
 	// The metadata pass gives each node its Go kind and struct tag: the tag
 	// carries the documented key name, the kind tells slices from scalars.
-	// It also rejects maps without elements, which Traefik cannot decode.
+	// (The encoder silently drops maps without elements, which Traefik
+	// cannot decode; validateConfiguration has rejected those already.)
 	if err := parser.AddMetadata(cfg, node, parser.MetadataOpts{TagName: parser.TagLabel}); err != nil {
 		return nil, fmt.Errorf("encode configuration: %w", err)
 	}
@@ -79,6 +80,11 @@ func flatten(node *parser.Node, parent string, out *[]KV) error {
 				return err
 			}
 		}
+	case node.Value == "" && (node.Kind == reflect.Pointer || node.Kind == reflect.Struct):
+		// A map element whose fields are all empty (a router with no
+		// field set, a service without load balancer, ...) would become an
+		// empty znode: slow for Traefik to read and not a valid element.
+		return fmt.Errorf("%w %s: element has no content", ErrInvalid, path)
 	case node.Kind == reflect.Slice:
 		// paerser joins a slice of scalars into one value; Traefik's KV
 		// layout wants one znode per element.
@@ -110,7 +116,7 @@ func pathSegment(node *parser.Node) (string, error) {
 	if strings.HasPrefix(node.Name, "[") && strings.HasSuffix(node.Name, "]") {
 		return node.Name[1 : len(node.Name)-1], nil
 	}
-	if err := ValidateName(node.Name); err != nil {
+	if err := validateKeyName(node.Name); err != nil {
 		return "", err
 	}
 	return node.Name, nil
@@ -121,7 +127,7 @@ func pathSegment(node *parser.Node) (string, error) {
 func RootPath(rootKey string) (string, error) {
 	trimmed := strings.Trim(rootKey, "/")
 	if trimmed == "" {
-		return "", fmt.Errorf("root key %q: must name at least one path segment", rootKey)
+		return "", fmt.Errorf("%w root key %q: must name at least one path segment", ErrInvalid, rootKey)
 	}
 	for _, seg := range strings.Split(trimmed, "/") {
 		if err := ValidateName(seg); err != nil {

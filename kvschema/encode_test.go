@@ -403,20 +403,20 @@ func TestEncodeRejectsInvalidNames(t *testing.T) {
 			kvs, err := Encode("traefik", &Configuration{HTTP: &HTTPConfiguration{Routers: map[string]*Router{name: okRouter}}})
 			require.Error(t, err)
 			require.ErrorIs(t, err, ErrInvalid)
-			require.Contains(t, err.Error(), strconv.Quote(name))
+			requireNamed(t, err, name)
 			require.Nil(t, kvs)
 		})
 		t.Run("service "+strconv.Quote(name), func(t *testing.T) {
 			_, err := Encode("traefik", &Configuration{HTTP: &HTTPConfiguration{Services: map[string]*Service{name: okService}}})
 			require.ErrorIs(t, err, ErrInvalid)
-			require.Contains(t, err.Error(), strconv.Quote(name))
+			requireNamed(t, err, name)
 		})
 		t.Run("header "+strconv.Quote(name), func(t *testing.T) {
 			_, err := Encode("traefik", &Configuration{HTTP: &HTTPConfiguration{Middlewares: map[string]*Middleware{
 				"m": {Headers: &Headers{CustomRequestHeaders: map[string]string{name: "v"}}},
 			}}})
 			require.ErrorIs(t, err, ErrInvalid)
-			require.Contains(t, err.Error(), strconv.Quote(name))
+			requireNamed(t, err, name)
 		})
 	}
 }
@@ -491,4 +491,15 @@ func TestEncodeRejectsBadValues(t *testing.T) {
 			require.Nil(t, kvs)
 		})
 	}
+}
+
+// requireNamed checks that err names the offending name (an empty name is
+// reported as "empty").
+func requireNamed(t *testing.T, err error, name string) {
+	t.Helper()
+	if name == "" {
+		require.Contains(t, err.Error(), "empty")
+		return
+	}
+	require.Contains(t, err.Error(), strconv.Quote(name))
 }

@@ -38,8 +38,18 @@ func (r Route) StripMiddlewareName() string { return r.Name + "-strip" }
 
 // Validate checks everything that Configuration and Encode rely on.
 func (r Route) Validate() error {
-	if err := ValidateName(r.Name); err != nil {
+	if err := validateKeyName(r.Name); err != nil {
 		return fmt.Errorf("route: %w", err)
+	}
+	for _, ep := range r.EntryPoints {
+		if err := ValidateName(ep); err != nil {
+			return fmt.Errorf("route %q entry point: %w", r.Name, err)
+		}
+	}
+	if r.TLS != nil {
+		if err := ValidateValue(r.TLS.CertResolver); err != nil {
+			return fmt.Errorf("route %q cert resolver: %w", r.Name, err)
+		}
 	}
 	if r.Rule == "" {
 		return fmt.Errorf("%w route %q: empty rule", ErrInvalid, r.Name)
@@ -53,6 +63,9 @@ func (r Route) Validate() error {
 	if r.StripPrefix != "" {
 		if err := ValidatePath(r.StripPrefix); err != nil {
 			return fmt.Errorf("route %q strip prefix: %w", r.Name, err)
+		}
+		if err := ValidateName(r.StripMiddlewareName()); err != nil {
+			return fmt.Errorf("route %q strip middleware: %w", r.Name, err)
 		}
 	}
 	return nil
@@ -196,7 +209,9 @@ func ValidateBackend(backend string) error {
 	default:
 		return fmt.Errorf("%w backend %q: scheme must be http, https or h2c", ErrInvalid, backend)
 	}
-	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+	// An empty query or fragment ("http://h:80?", "http://h:80#") leaves
+	// RawQuery and Fragment empty, hence the check on the raw string.
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.Opaque != "" || strings.ContainsAny(backend, "?#") {
 		return fmt.Errorf("%w backend %q: only scheme://host:port is allowed", ErrInvalid, backend)
 	}
 	host, port := u.Hostname(), u.Port()

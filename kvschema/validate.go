@@ -3,6 +3,9 @@ package kvschema
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -39,6 +42,22 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// validateKeyName checks a name that becomes a map key in Traefik's
+// configuration (router, service, middleware or header name): ValidateName,
+// and not all digits, because Traefik's KV decoder reads an all-digit path
+// segment as a list index ("routers/0" becomes the router "[0]").
+func validateKeyName(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < '0' || name[i] > '9' {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w name %q: must not be all digits (read as a list index)", ErrInvalid, name)
+}
+
 // ValidateValue checks a znode value: valid UTF-8, bounded, no control characters.
 func ValidateValue(value string) error {
 	if len(value) > MaxValueLength {
@@ -60,6 +79,28 @@ func ValidateValue(value string) error {
 func validateConfiguration(cfg *Configuration) error {
 	if cfg.HTTP == nil {
 		return nil
+	}
+	// The encoder would silently drop an empty map; Traefik cannot decode
+	// one, so an empty map here is a caller's mistake.
+	if m := cfg.HTTP.Routers; m != nil && len(m) == 0 {
+		return fmt.Errorf("%w routers: empty map", ErrInvalid)
+	}
+	if m := cfg.HTTP.Services; m != nil && len(m) == 0 {
+		return fmt.Errorf("%w services: empty map", ErrInvalid)
+	}
+	if m := cfg.HTTP.Middlewares; m != nil && len(m) == 0 {
+		return fmt.Errorf("%w middlewares: empty map", ErrInvalid)
+	}
+	// Traefik's decoder matches names case-insensitively: "Web" and "web"
+	// would be merged into one element.
+	if err := uniqueFold("routers", cfg.HTTP.Routers); err != nil {
+		return err
+	}
+	if err := uniqueFold("services", cfg.HTTP.Services); err != nil {
+		return err
+	}
+	if err := uniqueFold("middlewares", cfg.HTTP.Middlewares); err != nil {
+		return err
 	}
 	for name, router := range cfg.HTTP.Routers {
 		if router == nil {
@@ -85,6 +126,14 @@ func validateConfiguration(cfg *Configuration) error {
 		if mw == nil {
 			return fmt.Errorf("%w middleware %q: nil", ErrInvalid, name)
 		}
+		if mw.Headers != nil {
+			if err := uniqueFold("middleware "+strconv.Quote(name)+" customRequestHeaders", mw.Headers.CustomRequestHeaders); err != nil {
+				return err
+			}
+			if err := uniqueFold("middleware "+strconv.Quote(name)+" customResponseHeaders", mw.Headers.CustomResponseHeaders); err != nil {
+				return err
+			}
+		}
 		if mw.StripPrefix != nil {
 			for _, prefix := range mw.StripPrefix.Prefixes {
 				if err := ValidatePath(prefix); err != nil {
@@ -97,6 +146,24 @@ func validateConfiguration(cfg *Configuration) error {
 		if svc == nil {
 			return fmt.Errorf("%w service %q: nil", ErrInvalid, name)
 		}
+	}
+	return nil
+}
+
+// uniqueFold rejects two keys of m that differ only in case.
+func uniqueFold[V any](what string, m map[string]V) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	seen := make(map[string]string, len(keys))
+	for _, k := range keys {
+		lower := strings.ToLower(k)
+		if other, ok := seen[lower]; ok {
+			return fmt.Errorf("%w %s: names %q and %q differ only in case", ErrInvalid, what, other, k)
+		}
+		seen[lower] = k
 	}
 	return nil
 }

@@ -406,3 +406,12 @@ func parallel(n int, fn func(i int) error) error {
 	wg.Wait()
 	return firstErr
 }
+
+// Meta reads the counters kept in the revision znode.
+func (p *Provider) Meta() (state.Meta, error) {
+	_, _, meta, err := p.readRevision()
+	return meta, err
+}
+
+// Connected tells whether the ZooKeeper session is up.
+func (p *Provider) Connected() bool { return p.store.Connected() }

@@ -113,6 +113,11 @@ func buildExecutionChange(l layout, revision int64, id string, recordVersion int
 		}
 	}
 	c.traefikVisible = len(c.ops) > 0
+	if p.Empty() && len(c.routes) > 0 {
+		// Nothing to change: rewriting the record would commit a
+		// transaction, bump the revision and report a change.
+		return c, nil
+	}
 
 	switch record := l.executionPath(id); {
 	case len(c.routes) == 0 && recordVersion >= 0:

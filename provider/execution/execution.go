@@ -46,9 +46,13 @@ type Port struct {
 // ID is an execution id; Zoe sends it as a JSON integer, others as a string.
 type ID string
 
-// UnmarshalJSON accepts a JSON string or an integer.
+// UnmarshalJSON accepts a JSON string or an integer; null is a no-op, as
+// for encoding/json's own types, so that Validate reports the missing id.
 func (id *ID) UnmarshalJSON(data []byte) error {
 	data = bytes.TrimSpace(data)
+	if string(data) == "null" {
+		return nil
+	}
 	if len(data) > 0 && data[0] == '"' {
 		var s string
 		if err := json.Unmarshal(data, &s); err != nil {
@@ -115,7 +119,10 @@ func (e *Execution) Validate(field string, needBackend bool) error {
 			if err := port.validate(fmt.Sprintf("%s.ports[%d]", sf, j), needBackend); err != nil {
 				return err
 			}
-			if port.Proxy && seenPorts[port.PortNumber] {
+			if !port.Proxy {
+				continue
+			}
+			if seenPorts[port.PortNumber] {
 				return fieldErr(fmt.Sprintf("%s.ports[%d].port_number", sf, j), "duplicate proxied port %d", port.PortNumber)
 			}
 			seenPorts[port.PortNumber] = true

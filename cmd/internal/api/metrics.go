@@ -1,0 +1,72 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the sidecar's Prometheus metrics, on their own registry.
+type Metrics struct {
+	registry *prometheus.Registry
+	hooks    *prometheus.CounterVec
+	apply    prometheus.Histogram
+}
+
+// Source reports live values at scrape time.
+type Source interface {
+	Connected() bool
+	RoutesOwned() (float64, error)
+}
+
+// NewMetrics registers the metrics; src may be nil (no gauges).
+func NewMetrics(src Source) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		hooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zk_sidecar_hooks_total",
+			Help: "Lifecycle hooks answered, by event and HTTP status.",
+		}, []string{"event", "status"}),
+		apply: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "zk_sidecar_apply_duration_seconds",
+			Help:    "Time to commit one ZooKeeper transaction.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	m.registry.MustRegister(m.hooks, m.apply,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if src != nil {
+		m.registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "zk_sidecar_zookeeper_connected",
+				Help: "1 while the ZooKeeper session is up.",
+			}, func() float64 {
+				if src.Connected() {
+					return 1
+				}
+				return 0
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "zk_sidecar_routes_owned",
+				Help: "Routes the sidecars own in ZooKeeper (-1 when unknown).",
+			}, func() float64 {
+				n, err := src.RoutesOwned()
+				if err != nil {
+					return -1
+				}
+				return n
+			}),
+		)
+	}
+	return m
+}
+
+// ObserveApply records one committed transaction.
+func (m *Metrics) ObserveApply(seconds float64) { m.apply.Observe(seconds) }
+
+// Handler serves the registry.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,412 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
+)
+
+// MaxBodyBytes bounds every request body (1 MiB).
+const MaxBodyBytes = 1 << 20
+
+// maxWait bounds ?wait so a client cannot hold a request open for long.
+const maxWait = 5 * time.Minute
+
+// Options configure the server.
+type Options struct {
+	Provider *provider.Provider
+	// Token is the bearer token every /v1 request must carry.
+	Token string
+	// PublicURL is where users reach Traefik ("https://zoe.example.com"); optional.
+	PublicURL string
+	// TraefikAPIURL enables ?wait on start ("http://traefik:8080").
+	TraefikAPIURL string
+	// MaxConcurrentApplies bounds hooks waiting on ZooKeeper at once; more get 503.
+	MaxConcurrentApplies int
+	Logger               *slog.Logger
+	Metrics              *Metrics
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	opts      Options
+	tokenHash [32]byte
+	public    *url.URL
+	applies   chan struct{}
+	log       *slog.Logger
+	metrics   *Metrics
+	client    *http.Client
+}
+
+// New builds a server; the token must not be empty.
+func New(opts Options) (*Server, error) {
+	if opts.Token == "" {
+		return nil, errors.New("api: empty token")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxConcurrentApplies <= 0 {
+		opts.MaxConcurrentApplies = 256
+	}
+	s := &Server{
+		opts:      opts,
+		tokenHash: sha256.Sum256([]byte(opts.Token)),
+		applies:   make(chan struct{}, opts.MaxConcurrentApplies),
+		log:       opts.Logger,
+		metrics:   opts.Metrics,
+		client:    &http.Client{Timeout: 5 * time.Second},
+	}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("public URL %q: want http(s)://host[:port][/path]", opts.PublicURL)
+		}
+		s.public = u
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(nil)
+	}
+	return s, nil
+}
+
+// Handler routes the API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/hooks", s.auth(s.handleHook))
+	mux.HandleFunc("GET /v1/routes", s.auth(s.handleRoutes))
+	mux.HandleFunc("GET /v1/executions/{id}", s.auth(s.handleExecution))
+	mux.HandleFunc("PUT /v1/executions", s.auth(s.handleSync))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	return mux
+}
+
+// auth checks the bearer token in constant time (over fixed-length hashes,
+// so the token's length does not leak either).
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		hash := sha256.Sum256([]byte(given))
+		if !ok || subtle.ConstantTimeCompare(hash[:], s.tokenHash[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
+			writeJSON(w, http.StatusUnauthorized, ErrorResponse{Error: "missing or wrong bearer token", Field: "Authorization"})
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if !s.opts.Provider.Connected() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "zookeeper session down"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var req HookRequest
+	status, resp, err := s.hook(r, &req)
+	event := req.Event
+	switch event {
+	case EventPrepare, EventStart, EventStop:
+	default:
+		event = "invalid"
+	}
+	s.metrics.hooks.WithLabelValues(event, strconv.Itoa(status)).Inc()
+	attrs := []any{"event", event, "status", status, "duration", time.Since(start).Round(time.Microsecond)}
+	if req.Execution != nil {
+		attrs = append(attrs, "execution", string(req.Execution.ID))
+	}
+	if err != nil {
+		s.log.Info("hook", append(attrs, "error", err)...)
+		s.writeError(w, status, err)
+		return
+	}
+	s.log.Info("hook", append(attrs, "routes", len(resp.Routes))...)
+	writeJSON(w, status, resp)
+}
+
+// hook decodes, validates and runs one hook; it returns the status to send.
+func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, error) {
+	if status, err := decodeBody(r, req); err != nil {
+		return status, nil, err
+	}
+	if req.Execution == nil {
+		return http.StatusBadRequest, nil, &execution.FieldError{Field: "execution", Message: "required"}
+	}
+	p := s.opts.Provider
+	switch req.Event {
+	case EventPrepare:
+		routes, err := p.Prepare(req.Execution)
+		if err != nil {
+			return statusOf(err), nil, err
+		}
+		return http.StatusOK, s.hookResponse(req.Execution.ID, routes, true), nil
+	case EventStart:
+		wait, err := s.waitParam(r)
+		if err != nil {
+			return http.StatusBadRequest, nil, err
+		}
+		release, err := s.acquire()
+		if err != nil {
+			return http.StatusServiceUnavailable, nil, err
+		}
+		res, err := p.Start(r.Context(), req.Execution)
+		release()
+		if err != nil {
+			return statusOf(err), nil, err
+		}
+		resp := s.hookResponse(req.Execution.ID, res.Routes, true)
+		if wait > 0 {
+			served := s.waitServed(r.Context(), res.Routes, wait)
+			resp.Served = &served
+		}
+		return http.StatusOK, resp, nil
+	case EventStop:
+		release, err := s.acquire()
+		if err != nil {
+			return http.StatusServiceUnavailable, nil, err
+		}
+		res, err := p.Stop(r.Context(), req.Execution.ID)
+		release()
+		if err != nil {
+			return statusOf(err), nil, err
+		}
+		return http.StatusOK, s.hookResponse(req.Execution.ID, res.Routes, false), nil
+	case "":
+		return http.StatusBadRequest, nil, &execution.FieldError{Field: "event", Message: "required: prepare, start or stop"}
+	default:
+		return http.StatusBadRequest, nil, &execution.FieldError{Field: "event", Message: fmt.Sprintf("unknown event %q: want prepare, start or stop", req.Event)}
+	}
+}
+
+func (s *Server) hookResponse(id execution.ID, routes []state.Route, withEnv bool) *HookResponse {
+	resp := &HookResponse{ExecutionID: string(id), Routes: s.routeViews(routes), Env: map[string]map[string]string{}}
+	if withEnv {
+		resp.Env = envOf(routes)
+	}
+	return resp
+}
+
+func (s *Server) waitParam(r *http.Request) (time.Duration, error) {
+	raw := r.URL.Query().Get("wait")
+	if raw == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 || d > maxWait {
+		return 0, &execution.FieldError{Field: "wait", Message: fmt.Sprintf("want a duration between 0 and %s, like 10s", maxWait)}
+	}
+	if s.opts.TraefikAPIURL == "" {
+		return 0, &execution.FieldError{Field: "wait", Message: "needs --traefik-api-url"}
+	}
+	return d, nil
+}
+
+// waitServed polls Traefik's API until every router is live or wait passes.
+func (s *Server) waitServed(ctx context.Context, routes []state.Route, wait time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	pending := map[string]bool{}
+	for _, r := range routes {
+		pending[r.Traefik.Name] = true
+	}
+	for {
+		for name := range pending {
+			if s.routerLive(ctx, name) {
+				delete(pending, name)
+			}
+		}
+		if len(pending) == 0 {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) routerLive(ctx context.Context, name string) bool {
+	u := strings.TrimRight(s.opts.TraefikAPIURL, "/") + "/api/http/routers/" + url.PathEscape(name+"@zookeeper")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func (s *Server) handleRoutes(w http.ResponseWriter, _ *http.Request) {
+	routes, err := s.opts.Provider.Routes()
+	if err != nil {
+		s.writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RoutesResponse{Routes: s.routeViews(routes)})
+}
+
+func (s *Server) handleExecution(w http.ResponseWriter, r *http.Request) {
+	id := execution.ID(r.PathValue("id"))
+	rec, err := s.opts.Provider.Execution(id)
+	if err != nil {
+		s.writeError(w, statusOf(err), err)
+		return
+	}
+	if rec == nil {
+		writeJSON(w, http.StatusNotFound, ErrorResponse{Error: "no routes for execution " + string(id), Field: "id"})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.hookResponse(id, rec.Routes, true))
+}
+
+func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
+	var req ExecutionsRequest
+	if status, err := decodeBody(r, &req); err != nil {
+		s.writeError(w, status, err)
+		return
+	}
+	dryRun := false
+	if raw := r.URL.Query().Get("dry_run"); raw != "" {
+		v, err := strconv.ParseBool(raw)
+		if err != nil {
+			s.writeError(w, http.StatusBadRequest, &execution.FieldError{Field: "dry_run", Message: "want true or false"})
+			return
+		}
+		dryRun = v
+	}
+	release, err := s.acquire()
+	if err != nil {
+		s.writeError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	sp, err := s.opts.Provider.Sync(r.Context(), req.Executions, dryRun)
+	release()
+	if err != nil {
+		s.writeError(w, statusOf(err), err)
+		return
+	}
+	resp := SyncResponse{DryRun: dryRun, Plan: map[string]PlanView{}}
+	for id, p := range sp.Plans {
+		resp.Plan[id] = s.planView(p)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+var errBusy = fmt.Errorf("%w: too many concurrent requests", zkstore.ErrUnavailable)
+
+// acquire bounds concurrent applies so a flood queues no unbounded work.
+func (s *Server) acquire() (func(), error) {
+	select {
+	case s.applies <- struct{}{}:
+		return func() { <-s.applies }, nil
+	default:
+		return nil, errBusy
+	}
+}
+
+func (s *Server) publicURL(r state.Route) string {
+	if s.public == nil {
+		return ""
+	}
+	if r.Host != "" {
+		host := r.Host
+		if port := s.public.Port(); port != "" {
+			host = net.JoinHostPort(r.Host, port)
+		}
+		return s.public.Scheme + "://" + host + "/"
+	}
+	return s.public.String() + r.Path + "/"
+}
+
+// decodeBody reads at most MaxBodyBytes of JSON into v.
+func decodeBody(r *http.Request, v any) (int, error) {
+	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooBig):
+			return http.StatusRequestEntityTooLarge, &execution.FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", MaxBodyBytes)}
+		case errors.As(err, &typeErr):
+			return http.StatusBadRequest, &execution.FieldError{Field: typeErr.Field, Message: fmt.Sprintf("wrong type: got JSON %s", typeErr.Value)}
+		default:
+			return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "malformed JSON: " + err.Error()}
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		// Also catches a body that exceeds the limit after one valid value.
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return http.StatusRequestEntityTooLarge, &execution.FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", MaxBodyBytes)}
+		}
+		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "trailing data after the JSON value"}
+	}
+	return 0, nil
+}
+
+// statusOf maps provider errors to HTTP statuses.
+func statusOf(err error) int {
+	var fe *execution.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return http.StatusBadRequest
+	case errors.Is(err, provider.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, zkstore.ErrUnavailable), errors.Is(err, zkstore.ErrConflict),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+func (s *Server) writeError(w http.ResponseWriter, status int, err error) {
+	resp := ErrorResponse{Error: err.Error()}
+	var fe *execution.FieldError
+	if errors.As(err, &fe) {
+		resp = ErrorResponse{Error: fe.Message, Field: fe.Field}
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		s.log.Error("request failed", "error", err)
+	}
+	writeJSON(w, status, resp)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
+)
+
+func newRoutesCmd(environ []string) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "routes",
+		Short: "List the routes the sidecar owns in ZooKeeper",
+		Long: `List the routes the sidecars own, read from ZooKeeper (--traefik-zk-ips).
+Needs no token; the key secret is not used.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, environ)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg, cmd.ErrOrStderr())
+			if _, err := cfg.ZooKeeperServers(); err != nil {
+				return err
+			}
+			deriver, err := readOnlyDeriver(cfg.DeploymentName)
+			if err != nil {
+				return err
+			}
+			pcfg, err := providerConfig(cfg, deriver, log)
+			if err != nil {
+				return err
+			}
+			store, err := connect(cmd.Context(), cfg, log)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			p, err := provider.New(store, pcfg)
+			if err != nil {
+				return err
+			}
+			routes, err := p.Routes()
+			if errors.Is(err, zkstore.ErrNoNode) {
+				// Nothing was ever written: no state root yet.
+				log.Info("no sidecar state in ZooKeeper yet", "state-root", cfg.StateRoot)
+				routes, err = nil, nil
+			}
+			if err != nil {
+				return fmt.Errorf("list routes: %w", err)
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), api.RoutesResponse{Routes: routeViews(routes)})
+			}
+			return printRoutes(cmd.OutOrStdout(), routes)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the shape of GET /v1/routes)")
+	return cmd
+}
+
+// printRoutes writes routes as an aligned table.
+func printRoutes(w io.Writer, routes []state.Route) error {
+	if len(routes) == 0 {
+		_, err := fmt.Fprintln(w, "no routes")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EXECUTION\tSERVICE\tPORT\tBACKEND\tROUTER\tPATH OR HOST")
+	for _, r := range routes {
+		v := routeView(r)
+		backend := v.Backend
+		if backend == "" {
+			backend = "(stopped)"
+		}
+		where := r.Path
+		if r.Host != "" {
+			where = r.Host
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ExecutionID, r.Service, strconv.Itoa(r.Port), backend, v.Router, where)
+	}
+	return tw.Flush()
+}
+
+// routeView is a route as the API shows it, without the public URL.
+// TODO: use an exported view builder from package api once there is one.
+func routeView(r state.Route) api.RouteView {
+	v := api.RouteView{
+		ExecutionID: r.ExecutionID,
+		Service:     r.Service,
+		Port:        r.Port,
+		Key:         r.Key,
+		Path:        r.Path,
+		Host:        r.Host,
+		Backend:     r.Traefik.Backend,
+		Router:      r.Traefik.Name,
+	}
+	if r.Traefik.IsTombstone() {
+		v.Backend = ""
+	}
+	return v
+}
+
+func routeViews(rs []state.Route) []api.RouteView {
+	out := make([]api.RouteView, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, routeView(r))
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

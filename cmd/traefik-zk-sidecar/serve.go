@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
+)
+
+// HTTP server limits. WriteTimeout covers a start hook with ?wait (at most
+// five minutes) plus the apply itself.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 6 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	// shutdownGrace is how long in-flight requests may finish after
+	// SIGTERM; it fits in Kubernetes' default 30 s termination grace.
+	shutdownGrace = 25 * time.Second
+)
+
+func newServeCmd(environ []string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the HTTP API Zoe's lifecycle hooks call",
+		Long: `Serve the HTTP API (POST /v1/hooks, GET /v1/routes, GET /v1/executions/{id},
+PUT /v1/executions, /healthz, /readyz, /metrics) and keep ZooKeeper's routes
+in step. Needs --traefik-zk-ips, an API token and a key secret.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, environ)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
+		},
+	}
+}
+
+// serveRequirements checks what serve needs before it touches the network,
+// reporting everything that is missing at once.
+func serveRequirements(cfg config.Config) (string, *keys.Deriver, error) {
+	token, tokenErr := cfg.ResolveToken()
+	deriver, keyErr := cfg.Deriver()
+	_, zkErr := cfg.ZooKeeperServers()
+	var problems []string
+	for _, err := range []error{tokenErr, keyErr, zkErr} {
+		if err != nil {
+			problems = append(problems, "  - "+err.Error())
+		}
+	}
+	if len(problems) == 0 {
+		return token, deriver, nil
+	}
+	hint := ""
+	if errors.Is(tokenErr, config.ErrMissing) || errors.Is(keyErr, config.ErrMissing) {
+		hint = "\nFor example: (umask 077; openssl rand -hex 32 > token; openssl rand -hex 32 > key-secret)" +
+			"\nthen: serve --token-file token --key-secret-file key-secret. Every replica needs the same key secret."
+	}
+	return "", nil, fmt.Errorf("serve: refusing to start:\n%s%s", strings.Join(problems, "\n"), hint)
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	token, deriver, err := serveRequirements(cfg)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+
+	// Bind first: a taken port fails at once, not after ZooKeeper.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	log.Info("starting traefik-zk-sidecar", "version", versionString(), "listen", ln.Addr().String(), "config", cfg)
+
+	store, err := connect(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log.Info("zookeeper session established", "servers", cfg.TraefikZKIPs)
+
+	// The metrics read the provider at scrape time; it exists before the
+	// first request is served.
+	src := &metricsSource{}
+	metrics := api.NewMetrics(src)
+	pcfg, err := providerConfig(cfg, deriver, log)
+	if err != nil {
+		return err
+	}
+	pcfg.OnCommit = func(_ int, took time.Duration) { metrics.ObserveApply(took.Seconds()) }
+	p, err := provider.New(store, pcfg)
+	if err != nil {
+		return err
+	}
+	src.p = p
+	if err := p.Init(); err != nil {
+		return fmt.Errorf("initialise znodes under %s and %s: %w", cfg.TraefikRootKey, cfg.StateRoot, err)
+	}
+
+	// The provider outlives the HTTP server so in-flight hooks can finish.
+	runCtx, stopRun := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() {
+		defer close(runDone)
+		p.Run(runCtx)
+	}()
+	stopProvider := func() {
+		stopRun()
+		<-runDone
+	}
+	defer stopProvider() // on early returns; a second call is harmless
+
+	apiServer, err := api.New(api.Options{
+		Provider:             p,
+		Token:                token,
+		PublicURL:            cfg.PublicURL,
+		TraefikAPIURL:        cfg.TraefikAPIURL,
+		MaxConcurrentApplies: cfg.MaxConcurrentApplies,
+		Logger:               log,
+		Metrics:              metrics,
+	})
+	if err != nil {
+		return err
+	}
+	httpServer := &http.Server{
+		Handler:           apiServer.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- httpServer.Serve(ln) }()
+	log.Info("serving", "listen", ln.Addr().String())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", shutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		log.Warn("requests still running at the end of the grace period were cut", "error", err)
+		_ = httpServer.Close()
+	}
+	stopProvider()
+	log.Debug("provider stopped")
+	store.Close()
+	log.Info("stopped")
+	return nil
+}
+
+// metricsSource feeds the gauges from the provider.
+type metricsSource struct{ p *provider.Provider }
+
+func (s *metricsSource) Connected() bool { return s.p != nil && s.p.Connected() }
+
+func (s *metricsSource) RoutesOwned() (float64, error) {
+	if s.p == nil {
+		return 0, errors.New("provider not ready")
+	}
+	meta, err := s.p.Meta()
+	return float64(meta.Routes), err
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
+)
+
+// connectTimeout bounds the wait for the first ZooKeeper session.
+const connectTimeout = 30 * time.Second
+
+// connect opens the ZooKeeper session and waits for it, giving up after
+// connectTimeout or when ctx ends.
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*zkstore.Store, error) {
+	opts, err := cfg.ZooKeeperOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = log
+	log.Debug("connecting to zookeeper", "servers", strings.Join(opts.Servers, ","))
+	store, err := zkstore.Connect(opts)
+	if err != nil {
+		return nil, err
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- store.WaitConnected(connectTimeout) }()
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
+		store.Close()
+		if errors.Is(err, zkstore.ErrUnavailable) {
+			return nil, fmt.Errorf("no ZooKeeper session with %s after %s: check --traefik-zk-ips and that the ensemble is reachable (%w)",
+				cfg.TraefikZKIPs, connectTimeout, err)
+		}
+		return nil, err
+	}
+	return store, nil
+}
+
+// providerConfig is the provider's configuration from the settings.
+func providerConfig(cfg config.Config, deriver *keys.Deriver, log *slog.Logger) (provider.Config, error) {
+	settings, err := cfg.ExecutionSettings()
+	if err != nil {
+		return provider.Config{}, err
+	}
+	return provider.Config{
+		RootKey:       cfg.TraefikRootKey,
+		StateRoot:     cfg.StateRoot,
+		Settings:      settings,
+		Deriver:       deriver,
+		GCInterval:    time.Duration(cfg.GCInterval),
+		GCQuietWindow: time.Duration(cfg.GCQuietWindow),
+		Logger:        log,
+	}, nil
+}
+
+// readOnlyDeriver stands in for the key deriver where no key is derived
+// (listing routes): provider.New requires one, but reading needs no secret.
+func readOnlyDeriver(deployment string) (*keys.Deriver, error) {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	return keys.NewDeriver(secret, deployment)
+}
