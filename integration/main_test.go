@@ -1,0 +1,152 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/require"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+)
+
+// env is what every test shares: one 3-node ensemble and one Traefik
+// watching the root key "traefik". Tests that need a tree of their own
+// start another Traefik on another root key of the same ensemble.
+var env struct {
+	enabled  bool
+	ensemble *harness.Ensemble
+	servers  []string
+	traefik  *harness.Traefik
+}
+
+const sharedRoot = "traefik"
+
+func TestMain(m *testing.M) {
+	env.enabled = os.Getenv("ZK_SIDECAR_INTEGRATION") == "1"
+	if !env.enabled {
+		os.Exit(m.Run())
+	}
+	code, err := runWithEnvironment(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration environment:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func runWithEnvironment(m *testing.M) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if err := harness.EnsureZooKeeper(ctx); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	ens, err := harness.StartEnsemble(ctx, harness.EnsembleOptions{Nodes: 3})
+	if err != nil {
+		return 0, err
+	}
+	defer ens.Close()
+	env.ensemble, env.servers = ens, ens.Servers()
+	leader, _ := ens.Leader()
+	fmt.Printf("integration: ZooKeeper ensemble of 3 nodes %s up in %s (leader: node %d)\n",
+		strings.Join(env.servers, ","), time.Since(start).Round(time.Millisecond), leader)
+
+	if err := ensureRoot(sharedRoot); err != nil {
+		return 0, err
+	}
+	start = time.Now()
+	tr, err := harness.StartTraefik(ctx, harness.TraefikOptions{Endpoints: env.servers, RootKey: sharedRoot})
+	if err != nil {
+		return 0, err
+	}
+	defer tr.Close()
+	env.traefik = tr
+	fmt.Printf("integration: Traefik %s (pid %d) web %s api %s ready in %s\n",
+		harness.TraefikVersion, tr.Pid(), tr.WebURL(), tr.APIURL(), time.Since(start).Round(time.Millisecond))
+	return m.Run(), nil
+}
+
+// requireEnv skips a test outside `make test`.
+func requireEnv(t *testing.T) {
+	t.Helper()
+	if !env.enabled {
+		t.Skip("integration test: set ZK_SIDECAR_INTEGRATION=1 (make test does) to run it against real ZooKeeper and Traefik")
+	}
+}
+
+// ensureRoot creates a Traefik root key before a Traefik watches it.
+func ensureRoot(root string) error {
+	conn, _, err := zk.Connect(env.servers, 10*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.Create("/"+root, []byte("true"), 0, zk.WorldACL(zk.PermAll))
+	if err != nil && err != zk.ErrNodeExists {
+		return fmt.Errorf("create /%s: %w", root, err)
+	}
+	return nil
+}
+
+// connect opens a raw ZooKeeper session for the test.
+func connect(t *testing.T) *zk.Conn {
+	t.Helper()
+	conn, _, err := zk.Connect(env.servers, 10*time.Second, zk.WithLogInfo(false))
+	require.NoError(t, err)
+	t.Cleanup(conn.Close)
+	deadline := time.Now().Add(20 * time.Second)
+	for conn.State() != zk.StateHasSession {
+		require.True(t, time.Now().Before(deadline), "no ZooKeeper session")
+		time.Sleep(20 * time.Millisecond)
+	}
+	return conn
+}
+
+// startTraefik starts a Traefik of the test's own on another root key.
+func startTraefik(t *testing.T, root string) *harness.Traefik {
+	t.Helper()
+	require.NoError(t, ensureRoot(root))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr, err := harness.StartTraefik(ctx, harness.TraefikOptions{Endpoints: env.servers, RootKey: root})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Traefik log tail:\n%s", tail(tr.Logs(), 3000))
+		}
+		_ = tr.Close()
+	})
+	return tr
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// waitBody waits until url answers 200 with a body that starts with want.
+func waitBody(t *testing.T, url, host, want string, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, _, err := harness.WaitHTTP(ctx, url, host, func(status int, body string) bool {
+		return status == 200 && strings.HasPrefix(body, want)
+	})
+	require.NoError(t, err)
+}
+
+// waitStatus waits until url answers with status.
+func waitStatus(t *testing.T, url, host string, status int, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, _, err := harness.WaitHTTP(ctx, url, host, func(s int, _ string) bool { return s == status })
+	require.NoError(t, err)
+}
