@@ -1,0 +1,70 @@
+SHELL := /bin/bash
+# traefik-zk-sidecar — build, test, demo.
+#
+#   make demo   ZooKeeper ensemble + Traefik + the sidecar + a demo app, until Ctrl-C
+#   make test   unit tests, then integration tests against real ZooKeeper and Traefik
+#
+# Both install what they need: ZooKeeper from Debian's package (as root) and
+# Traefik built once from its Go module into $(TRAEFIK_BIN).
+
+TRAEFIK_VERSION := v3.6.12
+CACHE_DIR       ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/traefik-zk-sidecar
+TRAEFIK_BIN     ?= $(CACHE_DIR)/traefik-$(TRAEFIK_VERSION)/traefik
+BIN             := bin/traefik-zk-sidecar
+GO              ?= go
+export TRAEFIK_BIN
+
+.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/traefik-zk-sidecar
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/...
+
+# Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
+integration: deps build
+	@echo "integration: go test ./integration/... (full log: integration-test.log)"
+	@ZK_SIDECAR_INTEGRATION=1 SIDECAR_BIN=$(CURDIR)/$(BIN) \
+		$(GO) test -count=1 -timeout 40m -v ./integration/... > integration-test.log 2>&1; rc=$$?; \
+	grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|integration:)|^\s+[a-z_]+_test\.go:[0-9]+: ' integration-test.log; \
+	if [ $$rc -ne 0 ]; then echo "--- integration tests failed; last 150 lines of integration-test.log:"; tail -150 integration-test.log; fi; \
+	exit $$rc
+
+test: fmt-check vet unit integration
+
+deps: zookeeper traefik
+
+# ZooKeeper and a Java runtime from Debian's packages, when missing.
+zookeeper:
+	@if [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null; then \
+		echo "zookeeper: installed"; \
+	else \
+		echo "zookeeper: installing Debian's package (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zookeeper >/dev/null; \
+	fi
+
+# Traefik cannot be `go install`ed (its go.mod has replace directives); the
+# module in integration/tools/traefik pins it and repeats them.
+traefik: $(TRAEFIK_BIN)
+
+$(TRAEFIK_BIN):
+	@echo "traefik: building $(TRAEFIK_VERSION) once into $@ (takes minutes)"
+	@mkdir -p $(dir $@)
+	cd integration/tools/traefik && $(GO) build -o $@.tmp github.com/traefik/traefik/v3/cmd/traefik
+	mv $@.tmp $@
+
+demo: deps build
+	$(GO) run ./integration/cmd/demo -sidecar $(CURDIR)/$(BIN)
+
+clean:
+	rm -rf bin integration-test.log

@@ -1,0 +1,186 @@
+// Command demo runs the whole product on one machine: a 3-node ZooKeeper
+// ensemble, Traefik, the sidecar and a demo web application. It posts the
+// start hook of examples/hooks/notebook-start.json (pointed at the demo
+// app), prints the public URL and a curl that works, and on Ctrl-C posts
+// the stop hook and stops everything. `make demo` runs it.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+)
+
+func main() {
+	sidecarBin := flag.String("sidecar", "", "sidecar binary (default: build it)")
+	payloadPath := flag.String("payload", "", "start hook to post (default: examples/hooks/notebook-start.json)")
+	flag.Parse()
+	if err := run(*sidecarBin, *payloadPath); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(sidecarBin, payloadPath string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	step := func(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
+
+	step("ZooKeeper: ensuring Debian's package is installed")
+	if err := harness.EnsureZooKeeper(ctx); err != nil {
+		return err
+	}
+	ens, err := harness.StartEnsemble(ctx, harness.EnsembleOptions{Nodes: 3})
+	if err != nil {
+		return err
+	}
+	defer ens.Close()
+	step("ZooKeeper ensemble up: %s", ens.ConnectString())
+
+	token, secret := randomHex(16), randomHex(32)
+	sidecar, err := harness.StartSidecar(ctx, harness.SidecarOptions{
+		Binary: sidecarBin, Servers: ens.Servers(), Token: token, KeySecret: secret,
+	})
+	if err != nil {
+		return err
+	}
+	defer sidecar.Close()
+	step("sidecar serving its API on %s", sidecar.URL())
+
+	traefik, err := harness.StartTraefik(ctx, harness.TraefikOptions{Endpoints: ens.Servers(), Throttle: 500 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	defer traefik.Close()
+	step("Traefik %s: web entrypoint %s, API %s", harness.TraefikVersion, traefik.WebURL(), traefik.APIURL())
+
+	app, err := harness.StartBackend("demo-notebook")
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	step("demo application (stands in for a Jupyter container) on %s", app.URL())
+
+	payload, err := loadPayload(payloadPath, app)
+	if err != nil {
+		return err
+	}
+	hooks := sidecar.URL() + "/v1/hooks"
+	step("POST %s  (start hook of execution 42)", hooks)
+	var started struct {
+		Routes []struct {
+			Service string `json:"service"`
+			Port    int    `json:"port"`
+			Path    string `json:"path"`
+			Router  string `json:"router"`
+		} `json:"routes"`
+		Env    map[string]map[string]string `json:"env"`
+		Served *bool                        `json:"served"`
+	}
+	if err := post(ctx, hooks, token, payload, &started); err != nil {
+		return err
+	}
+	if len(started.Routes) == 0 {
+		return errors.New("the start hook returned no routes")
+	}
+	env, _ := json.MarshalIndent(started.Env, "    ", "  ")
+	fmt.Printf("    env for the containers: %s\n", env)
+	url := traefik.WebURL() + started.Routes[0].Path + "/"
+	waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	status, body, err := harness.WaitHTTP(waitCtx, url, "", func(s int, _ string) bool { return s == 200 })
+	cancel()
+	if err != nil {
+		return err
+	}
+	step("served through Traefik: GET %s -> %d %q", url, status, strings.TrimSpace(body))
+	fmt.Printf("\n    Public URL:  %s\n    Try:         curl -s %s\n\n", url, url)
+	step("running; press Ctrl-C to post the stop hook and shut everything down")
+	<-ctx.Done()
+
+	stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	step("POST %s  (stop hook of execution 42)", hooks)
+	if err := post(stopCtx, hooks, token, []byte(`{"event":"stop","execution":{"id":"42"}}`), nil); err != nil {
+		return err
+	}
+	status, _, err = harness.WaitHTTP(stopCtx, url, "", func(s int, _ string) bool { return s == 404 })
+	if err != nil {
+		return err
+	}
+	step("after stop: GET %s -> %d; stopping Traefik, sidecar and ZooKeeper", url, status)
+	return nil
+}
+
+// loadPayload reads the example start hook and points its proxied port at the demo app.
+func loadPayload(path string, app *harness.Backend) ([]byte, error) {
+	if path == "" {
+		_, self, _, _ := runtime.Caller(0)
+		path = filepath.Join(filepath.Dir(self), "..", "..", "..", "examples", "hooks", "notebook-start.json")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var hook map[string]any
+	if err := json.Unmarshal(raw, &hook); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	ip, port := app.Addr()
+	exec, _ := hook["execution"].(map[string]any)
+	services, _ := exec["services"].([]any)
+	for _, s := range services {
+		svc, _ := s.(map[string]any)
+		ports, _ := svc["ports"].([]any)
+		for _, p := range ports {
+			if port_, _ := p.(map[string]any); port_ != nil && port_["proxy"] == true {
+				port_["external_ip"], port_["external_port"] = ip, port
+			}
+		}
+	}
+	return json.Marshal(hook)
+}
+
+func post(ctx context.Context, url, token string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	fmt.Printf("    <- %s %s\n", resp.Status, strings.TrimSpace(string(data)))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("hook answered %s", resp.Status)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
