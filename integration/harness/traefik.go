@@ -1,19 +1,16 @@
 package harness
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -159,14 +156,14 @@ type Traefik struct {
 // (API) on free ports of 127.0.0.1 and waits, bounded by ctx, until the API
 // answers and the ZooKeeper provider watches the root key.
 //
-// The provider-ready signal is the ZooKeeper server's own view: the session
-// whose client port belongs to a socket of the Traefik process (read from
-// /proc/<pid>/fd and /proc/<pid>/net/tcp, matched to `cons`) holds a
-// children watch on /<root> (`wchc`). That is the watch through which
-// Traefik sees every later change, so a write made after StartTraefik
-// returns is certain to be noticed. Traefik's debug line "WatchTree: <root>"
-// is logged just before its watch goroutine calls ChildrenW and so can come
-// too early; it is used only when the servers refuse four-letter words.
+// The provider-ready signal is Traefik's own debug log: a "List: <root>"
+// line after its last "WatchTree: <root>" line, which Traefik only logs
+// once its children watch on the root is registered (see
+// providerWatching). So a write made after StartTraefik returns is certain
+// to be noticed. Measured alternatives that do not work: the API answers
+// before the provider has connected, and ZooKeeper's wchc/wchp/wchs
+// four-letter words list only data watches, never the children watch
+// Traefik uses.
 func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
 	if len(opts.Endpoints) == 0 {
 		return nil, errors.New("StartTraefik: no ZooKeeper endpoints")
@@ -234,10 +231,9 @@ func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
 }
 
 func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	root := "/" + strings.Trim(opts.RootKey, "/")
-	apiUp := false
+	apiUp, watching := false, false
 	var last error
 	for {
 		if t.proc.exited() {
@@ -245,22 +241,19 @@ func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
 		}
 		if !apiUp {
 			status, _, err := Get(ctx, t.APIURL()+"/api/overview", "")
-			if err == nil && status == http.StatusOK {
-				apiUp = true
-			} else {
+			apiUp = err == nil && status == http.StatusOK
+			if !apiUp {
 				last = fmt.Errorf("API not answering (status %d, %v)", status, err)
 			}
 		}
-		if apiUp {
-			ok, err := zkWatching(t.proc.pid(), opts.Endpoints, root)
-			if errors.Is(err, errNo4lw) {
-				ok = strings.Contains(t.Logs(), "WatchTree: "+strings.Trim(opts.RootKey, "/"))
-				err = errors.New(`no "WatchTree" line in Traefik's log yet`)
+		if !watching {
+			watching = providerWatching(t.Logs(), opts.RootKey)
+			if !watching {
+				last = fmt.Errorf("ZooKeeper provider not watching %q yet (does the root znode exist?)", opts.RootKey)
 			}
-			if ok {
-				return nil
-			}
-			last = fmt.Errorf("ZooKeeper provider not watching %s yet (does the znode exist?): %v", root, err)
+		}
+		if apiUp && watching {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -270,166 +263,17 @@ func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
 	}
 }
 
-var errNo4lw = errors.New("ZooKeeper four-letter words unavailable")
-
-// zkWatching reports whether a ZooKeeper session of process pid holds a
-// children watch on path root.
-func zkWatching(pid int, endpoints []string, root string) (bool, error) {
-	conns, err := tcpConnsOf(pid)
-	if err != nil {
-		return false, err
-	}
-	refused := 0
-	var errs []error
-	for _, ep := range endpoints {
-		host, portStr, err := net.SplitHostPort(ep)
-		if err != nil {
-			return false, fmt.Errorf("endpoint %q: %w", ep, err)
-		}
-		port, _ := strconv.Atoi(portStr)
-		var localPorts []int
-		for _, c := range conns {
-			if c.remotePort == port {
-				localPorts = append(localPorts, c.localPort)
-			}
-		}
-		if len(localPorts) == 0 {
-			continue
-		}
-		addr := net.JoinHostPort(host, portStr)
-		cons, err := FourLetterWord(addr, "cons", time.Second)
-		if err == nil && strings.Contains(cons, "not in the whitelist") {
-			refused++
-			continue
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		var sids []string
-		for _, lp := range localPorts {
-			if sid := sessionOfClientPort(cons, lp); sid != "" {
-				sids = append(sids, sid)
-			}
-		}
-		if len(sids) == 0 {
-			errs = append(errs, fmt.Errorf("%s: no session for Traefik's connection yet", ep))
-			continue
-		}
-		wchc, err := FourLetterWord(addr, "wchc", time.Second)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if strings.Contains(wchc, "not in the whitelist") {
-			refused++
-			continue
-		}
-		w := watchesBySession(wchc)
-		for _, sid := range sids {
-			for _, p := range w[sid] {
-				if p == root {
-					return true, nil
-				}
-			}
-		}
-		errs = append(errs, fmt.Errorf("%s: session %v watches no %s", ep, sids, root))
-	}
-	if refused > 0 && len(errs) == 0 {
-		return false, errNo4lw
-	}
-	if len(errs) == 0 {
-		return false, errors.New("Traefik has no connection to any ZooKeeper endpoint yet")
-	}
-	return false, errors.Join(errs...)
-}
-
-// sessionOfClientPort finds, in a `cons` answer, the session id of the
-// connection from client port lp; lines look like
-// " /127.0.0.1:40312[1](queued=0,recved=9,sent=9,sid=0x100001f7a9c0000,...)".
-func sessionOfClientPort(cons string, lp int) string {
-	needle := ":" + strconv.Itoa(lp) + "["
-	for line := range strings.SplitSeq(cons, "\n") {
-		if !strings.Contains(line, needle) {
-			continue
-		}
-		_, rest, ok := strings.Cut(line, "sid=")
-		if !ok {
-			continue
-		}
-		sid, _, _ := strings.Cut(rest, ",")
-		return strings.TrimRight(sid, ")")
-	}
-	return ""
-}
-
-// watchesBySession parses a `wchc` answer: a session id line followed by
-// tab-indented watched paths.
-func watchesBySession(wchc string) map[string][]string {
-	m := map[string][]string{}
-	cur := ""
-	for line := range strings.SplitSeq(wchc, "\n") {
-		switch {
-		case strings.HasPrefix(line, "0x"):
-			cur = strings.TrimSpace(line)
-		case cur != "" && strings.TrimSpace(line) != "":
-			m[cur] = append(m[cur], strings.TrimSpace(line))
-		}
-	}
-	return m
-}
-
-type tcpConn struct{ localPort, remotePort int }
-
-// tcpConnsOf lists the TCP connections held by process pid, from the socket
-// inodes among its file descriptors and the kernel's connection tables.
-func tcpConnsOf(pid int) ([]tcpConn, error) {
-	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
-	ents, err := os.ReadDir(fdDir)
-	if err != nil {
-		return nil, err
-	}
-	inodes := map[string]bool{}
-	for _, e := range ents {
-		l, err := os.Readlink(filepath.Join(fdDir, e.Name()))
-		if err != nil {
-			continue
-		}
-		if in, ok := strings.CutPrefix(l, "socket:["); ok {
-			inodes[strings.TrimSuffix(in, "]")] = true
-		}
-	}
-	var conns []tcpConn
-	for _, table := range []string{"tcp", "tcp6"} {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, table))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-			fs := strings.Fields(sc.Text())
-			if len(fs) < 10 || !inodes[fs[9]] {
-				continue
-			}
-			lp, err1 := hexPort(fs[1])
-			rp, err2 := hexPort(fs[2])
-			if err1 == nil && err2 == nil {
-				conns = append(conns, tcpConn{localPort: lp, remotePort: rp})
-			}
-		}
-		_ = f.Close()
-	}
-	return conns, nil
-}
-
-func hexPort(addr string) (int, error) {
-	_, p, ok := strings.Cut(addr, ":")
-	if !ok {
-		return 0, fmt.Errorf("bad address %q", addr)
-	}
-	v, err := strconv.ParseUint(p, 16, 16)
-	return int(v), err
+// providerWatching reports whether Traefik's debug log shows a "List: <root>"
+// after its last "WatchTree: <root>". In Traefik v3.6 (pkg/provider/kv and
+// github.com/kvtools/zookeeper) the provider logs "WatchTree" when it asks
+// for the watch; the watch goroutine then calls ChildrenW on the root and
+// only after that call succeeded (the server registers a watch before it
+// answers) sends the first event, on which the provider re-reads the tree
+// and logs "List". If ChildrenW fails (e.g. no root znode) the channel is
+// closed instead, no List follows, and a retry logs WatchTree again.
+func providerWatching(log, root string) bool {
+	w := strings.LastIndex(log, "> WatchTree: "+root+"\n")
+	return w >= 0 && strings.Contains(log[w:], "> List: "+root+"\n")
 }
 
 // WebURL returns the "web" entrypoint's base URL.
