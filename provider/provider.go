@@ -40,6 +40,8 @@ const (
 	maxConflictRetries = 50
 )
 
+var errNoDeriver = errors.New("provider: no key secret configured")
+
 // ErrTooLarge means one execution's routes do not fit in one transaction.
 var ErrTooLarge = errors.New("execution too large for one ZooKeeper transaction")
 
@@ -50,7 +52,9 @@ type Config struct {
 	// StateRoot holds the sidecar's bookkeeping; must be outside RootKey.
 	StateRoot string
 	Settings  execution.Settings
-	Deriver   *keys.Deriver
+	// Deriver derives route keys; nil is allowed for read-only use
+	// (listing), and then Prepare, Start and Sync fail.
+	Deriver *keys.Deriver
 	// MaxTxnBytes caps one transaction's size; larger plans are split.
 	MaxTxnBytes int
 	GCInterval  time.Duration
@@ -104,9 +108,6 @@ func New(store *zkstore.Store, cfg Config) (*Provider, error) {
 	}
 	if err := cfg.Settings.Validate(); err != nil {
 		return nil, err
-	}
-	if cfg.Deriver == nil {
-		return nil, errors.New("provider: no key deriver")
 	}
 	if cfg.MaxTxnBytes <= 0 {
 		cfg.MaxTxnBytes = DefaultMaxTxnBytes
@@ -198,12 +199,18 @@ func (p *Provider) sentinelOps() ([]zkstore.Op, error) {
 // Prepare computes the routes an execution will get, writing nothing: Zoe
 // needs REVERSE_PROXY_PATH_<port> before it creates the containers.
 func (p *Provider) Prepare(e *execution.Execution) ([]state.Route, error) {
+	if p.cfg.Deriver == nil {
+		return nil, errNoDeriver
+	}
 	return execution.Routes(e, p.cfg.Settings, p.cfg.Deriver, false)
 }
 
 // Start makes ZooKeeper hold exactly the execution's proxied routes:
 // creating, updating in place, or tombstoning. Repeating it is a no-op.
 func (p *Provider) Start(ctx context.Context, e *execution.Execution) (Result, error) {
+	if p.cfg.Deriver == nil {
+		return Result{}, errNoDeriver
+	}
 	desired, err := execution.Routes(e, p.cfg.Settings, p.cfg.Deriver, true)
 	if err != nil {
 		return Result{}, err
@@ -249,8 +256,12 @@ type SyncPlan struct {
 
 // Sync makes the owned routes match exactly the given running executions:
 // executions it no longer lists are stopped. Routes the sidecar did not
-// write are never touched. With dryRun only the plan is returned.
+// write are never touched. With dryRun only the plan is returned; otherwise
+// the changes go through the writer, so Run must be running (as for Start).
 func (p *Provider) Sync(ctx context.Context, executions []execution.Execution, dryRun bool) (SyncPlan, error) {
+	if p.cfg.Deriver == nil {
+		return SyncPlan{}, errNoDeriver
+	}
 	desired := map[string][]state.Route{}
 	for i := range executions {
 		e := &executions[i]
@@ -338,6 +349,10 @@ func (p *Provider) readExecution(id string) (*state.Execution, int32, error) {
 
 func (p *Provider) readAllExecutions() (map[string]*state.Execution, error) {
 	ids, err := p.store.Children(p.l.executionsPath())
+	if errors.Is(err, zkstore.ErrNoNode) {
+		// Nothing was ever written: no state root yet.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
-	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
 
 func newRoutesCmd(environ []string) *cobra.Command {
@@ -33,11 +31,8 @@ Needs no token; the key secret is not used.`,
 			if _, err := cfg.ZooKeeperServers(); err != nil {
 				return err
 			}
-			deriver, err := readOnlyDeriver(cfg.DeploymentName)
-			if err != nil {
-				return err
-			}
-			pcfg, err := providerConfig(cfg, deriver, log)
+			// Listing needs no key secret.
+			pcfg, err := providerConfig(cfg, nil, log)
 			if err != nil {
 				return err
 			}
@@ -51,11 +46,6 @@ Needs no token; the key secret is not used.`,
 				return err
 			}
 			routes, err := p.Routes()
-			if errors.Is(err, zkstore.ErrNoNode) {
-				// Nothing was ever written: no state root yet.
-				log.Info("no sidecar state in ZooKeeper yet", "state-root", cfg.StateRoot)
-				routes, err = nil, nil
-			}
 			if err != nil {
 				return fmt.Errorf("list routes: %w", err)
 			}

@@ -16,7 +16,6 @@ import (
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
-	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
 
 func newSyncCmd(environ []string) *cobra.Command {
@@ -73,9 +72,6 @@ Needs --traefik-zk-ips and the key secret; "-" reads standard input.`,
 				defer func() { cancel(); <-done }()
 			}
 			sp, syncErr := p.Sync(cmd.Context(), executions, dryRun)
-			if dryRun && errors.Is(syncErr, zkstore.ErrNoNode) {
-				return fmt.Errorf("no sidecar state under %s yet, so there is nothing to compare with: run sync without --dry-run, or start serve once", cfg.StateRoot)
-			}
 			var fe *execution.FieldError
 			if errors.As(syncErr, &fe) {
 				return fmt.Errorf("--file %s: %w", path, syncErr)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,12 +63,4 @@ func providerConfig(cfg config.Config, deriver *keys.Deriver, log *slog.Logger) 
 		GCQuietWindow: time.Duration(cfg.GCQuietWindow),
 		Logger:        log,
 	}, nil
-}
-
-// readOnlyDeriver stands in for the key deriver where no key is derived
-// (listing routes): provider.New requires one, but reading needs no secret.
-func readOnlyDeriver(deployment string) (*keys.Deriver, error) {
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	return keys.NewDeriver(secret, deployment)
 }
