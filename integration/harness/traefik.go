@@ -133,7 +133,9 @@ type TraefikOptions struct {
 	Throttle time.Duration
 	// Username and Password are the provider's digest credentials.
 	Username, Password string
-	// ExtraArgs are appended to the command line.
+	// ExtraArgs are appended to the command line. They must leave the log
+	// at DEBUG level, in the default format, on stdout: StartTraefik reads
+	// its readiness from that log.
 	ExtraArgs []string
 	// Log, when set, also receives Traefik's output (the log file keeps it).
 	Log io.Writer
@@ -160,10 +162,10 @@ type Traefik struct {
 // line after its last "WatchTree: <root>" line, which Traefik only logs
 // once its children watch on the root is registered (see
 // providerWatching). So a write made after StartTraefik returns is certain
-// to be noticed. Measured alternatives that do not work: the API answers
-// before the provider has connected, and ZooKeeper's wchc/wchp/wchs
-// four-letter words list only data watches, never the children watch
-// Traefik uses.
+// to be noticed. Alternatives that do not work: the API answers
+// independently of the provider, and (measured with ZooKeeper 3.8)
+// wchc/wchp/wchs list only data watches, never the children watch Traefik
+// sets, so ZooKeeper cannot be asked.
 func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
 	if len(opts.Endpoints) == 0 {
 		return nil, errors.New("StartTraefik: no ZooKeeper endpoints")
