@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -61,14 +62,17 @@ func (id *ID) UnmarshalJSON(data []byte) error {
 		*id = ID(s)
 		return nil
 	}
+	// An UnmarshalTypeError lets encoding/json add the field path
+	// ("execution.id"), so the API can name the field.
+	notAnID := &json.UnmarshalTypeError{Value: string(data) + " (want a string or an integer)", Type: reflect.TypeOf(ID(""))}
 	var n json.Number
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&n); err != nil {
-		return fmt.Errorf("must be a string or an integer")
+		return notAnID
 	}
 	if _, err := strconv.ParseInt(n.String(), 10, 64); err != nil {
-		return fmt.Errorf("must be a string or an integer")
+		return notAnID
 	}
 	*id = ID(n.String())
 	return nil

@@ -67,8 +67,18 @@ func TestIDUnmarshalJSON(t *testing.T) {
 func TestIDUnmarshalJSONErrorMessage(t *testing.T) {
 	var id ID
 	err := id.UnmarshalJSON([]byte(`4.2`))
-	require.EqualError(t, err, "must be a string or an integer")
+	var typeErr *json.UnmarshalTypeError
+	require.ErrorAs(t, err, &typeErr)
+	assert.Equal(t, "4.2 (want a string or an integer)", typeErr.Value)
 	assert.Equal(t, ID(""), id, "a rejected value leaves the id untouched")
+
+	// Inside a document, encoding/json adds the field path.
+	var doc struct {
+		Execution Execution `json:"execution"`
+	}
+	err = json.Unmarshal([]byte(`{"execution": {"id": true}}`), &doc)
+	require.ErrorAs(t, err, &typeErr)
+	assert.Equal(t, "execution.id", typeErr.Field)
 }
 
 func TestIDNullThenValidate(t *testing.T) {

@@ -294,6 +294,14 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, status, err)
 		return
 	}
+	if req.Executions == nil {
+		// Missing or null (a typo such as "execution" lands here too): an
+		// empty list stops every route, so it must be given explicitly, as
+		// the sync command requires.
+		s.writeError(w, http.StatusBadRequest, &execution.FieldError{Field: "executions",
+			Message: `required: want {"executions": [...]} (an empty list stops every route)`})
+		return
+	}
 	dryRun := false
 	if raw := r.URL.Query().Get("dry_run"); raw != "" {
 		v, err := strconv.ParseBool(raw)
@@ -358,7 +366,11 @@ func decodeBody(r *http.Request, v any) (int, error) {
 		case errors.As(err, &tooBig):
 			return http.StatusRequestEntityTooLarge, &execution.FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", MaxBodyBytes)}
 		case errors.As(err, &typeErr):
-			return http.StatusBadRequest, &execution.FieldError{Field: typeErr.Field, Message: fmt.Sprintf("wrong type: got JSON %s", typeErr.Value)}
+			field := typeErr.Field
+			if field == "" {
+				field = "body" // the top-level value itself, e.g. an array
+			}
+			return http.StatusBadRequest, &execution.FieldError{Field: field, Message: fmt.Sprintf("wrong type: got JSON %s", typeErr.Value)}
 		default:
 			return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "malformed JSON: " + err.Error()}
 		}
