@@ -14,7 +14,7 @@ BIN             := bin/traefik-zk-sidecar
 GO              ?= go
 export TRAEFIK_BIN
 
-.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean
+.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean bench chaos fuzz
 
 all: build
 
@@ -62,6 +62,25 @@ $(TRAEFIK_BIN):
 	@mkdir -p $(dir $@)
 	cd integration/tools/traefik && $(GO) build -o $@.tmp github.com/traefik/traefik/v3/cmd/traefik
 	mv $@.tmp $@
+
+# Each fuzz target briefly (FUZZTIME=5m for a long run); findings land in testdata/fuzz.
+FUZZTIME ?= 5s
+fuzz:
+	@set -eo pipefail; for spec in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go') | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$spec/*_test.go | sed 's/^func //'); do \
+			echo "fuzz: $$spec $$target ($(FUZZTIME))"; \
+			$(GO) test ./$$spec -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) 2>&1 | tail -2; \
+		done; \
+	done
+
+# Benchmarks against real ZooKeeper and Traefik; writes docs/bench/.
+bench: deps build
+	$(GO) run ./integration/cmd/bench -sidecar $(CURDIR)/$(BIN) -out docs/bench
+
+# Chaos run: leader kill, ensemble freeze, sidecar SIGKILL, two replicas.
+chaos: deps build
+	ZK_SIDECAR_INTEGRATION=1 ZK_SIDECAR_CHAOS=1 SIDECAR_BIN=$(CURDIR)/$(BIN) \
+		$(GO) test -count=1 -timeout 30m -v -run 'TestChaos' ./integration/
 
 demo: deps build
 	$(GO) run ./integration/cmd/demo -sidecar $(CURDIR)/$(BIN)
