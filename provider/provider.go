@@ -55,6 +55,9 @@ type Config struct {
 	// Deriver derives route keys; nil is allowed for read-only use
 	// (listing), and then Prepare, Start and Sync fail.
 	Deriver *keys.Deriver
+	// StaticRoutes are kept in place by Init and never removed, such as
+	// the route to Zoe's own web UI (see execution.StaticRoute).
+	StaticRoutes []kvschema.Route
 	// MaxTxnBytes caps one transaction's size; larger plans are split.
 	MaxTxnBytes int
 	GCInterval  time.Duration
@@ -138,8 +141,9 @@ func (p *Provider) Stats() Stats {
 }
 
 // Init creates Traefik's root (its provider cannot watch a missing one), the
-// bookkeeping znodes, and the shared directories with the sentinel route in
-// one transaction with a kick. Safe to run on every replica at every start.
+// bookkeeping znodes, and the permanent routes (shared directories, the
+// sentinel, static routes) in one transaction with a kick. Safe to run on
+// every replica at every start.
 func (p *Provider) Init() error {
 	for _, dir := range []string{p.l.root, p.l.executionsPath(), p.l.tombstonesPath()} {
 		if err := p.store.EnsurePath(dir, []byte(kvschema.DirectoryValue)); err != nil {
@@ -151,7 +155,7 @@ func (p *Provider) Init() error {
 		return err
 	}
 	for attempt := 0; attempt < maxConflictRetries; attempt++ {
-		ops, err := p.sentinelOps()
+		ops, err := p.permanentOps()
 		if err != nil || len(ops) == 0 {
 			return err
 		}
@@ -172,25 +176,32 @@ func (p *Provider) Init() error {
 	return fmt.Errorf("init: %w after %d attempts", zkstore.ErrConflict, maxConflictRetries)
 }
 
-// sentinelOps creates whatever is missing of the shared directories and the
-// sentinel route; nothing when all exists.
-func (p *Provider) sentinelOps() ([]zkstore.Op, error) {
-	shared, err := kvschema.SharedDirectories(p.l.rootKey)
+// permanentOps creates whatever is missing of the shared directories, the
+// sentinel route and the static routes, and corrects changed values of the
+// static routes (value changes only: nothing is deleted); nothing when all
+// is in place.
+func (p *Provider) permanentOps() ([]zkstore.Op, error) {
+	kvs, err := kvschema.SharedDirectories(p.l.rootKey)
 	if err != nil {
 		return nil, err
 	}
-	sentinel, err := kvschema.SentinelRoute().Encode(p.l.rootKey)
-	if err != nil {
-		return nil, err
+	for _, r := range append([]kvschema.Route{kvschema.SentinelRoute()}, p.cfg.StaticRoutes...) {
+		encoded, err := r.Encode(p.l.rootKey)
+		if err != nil {
+			return nil, err
+		}
+		kvs = append(kvs, encoded...)
 	}
 	var ops []zkstore.Op
-	for _, kv := range append(shared, sentinel...) {
-		_, _, err := p.store.Get(kv.Key)
+	for _, kv := range kvs {
+		data, _, err := p.store.Get(kv.Key)
 		switch {
 		case errors.Is(err, zkstore.ErrNoNode):
 			ops = append(ops, zkstore.Create(kv.Key, []byte(kv.Value)))
 		case err != nil:
 			return nil, err
+		case string(data) != kv.Value:
+			ops = append(ops, zkstore.Set(kv.Key, []byte(kv.Value), zkstore.AnyVersion))
 		}
 	}
 	return ops, nil

@@ -54,7 +54,12 @@ func providerConfig(cfg config.Config, deriver *keys.Deriver, log *slog.Logger) 
 	if err != nil {
 		return provider.Config{}, err
 	}
+	static, err := cfg.StaticRoutes(settings)
+	if err != nil {
+		return provider.Config{}, err
+	}
 	return provider.Config{
+		StaticRoutes:  static,
 		RootKey:       cfg.TraefikRootKey,
 		StateRoot:     cfg.StateRoot,
 		Settings:      settings,

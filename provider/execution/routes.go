@@ -134,3 +134,20 @@ func newRoute(executionID, service string, port Port, s Settings, d *keys.Derive
 func RouterName(key string, revision int64) string {
 	return "zsc-" + key[:16] + "-" + strconv.FormatInt(revision, 10)
 }
+
+// StaticRoute is a fixed route the sidecar keeps in Traefik, such as Zoe's
+// own web UI under its reverse-proxy-path: named "zsc-static-<name>", path
+// routing with the same entry points and TLS as execution routes. Zoe's UI
+// serves under its path, so nothing is stripped; websockets pass through
+// Traefik unchanged.
+func StaticRoute(name, path, backend string, s Settings) (kvschema.Route, error) {
+	r := kvschema.Route{Name: "zsc-static-" + name, Backend: backend, EntryPoints: s.EntryPoints}
+	var err error
+	if r.Rule, err = kvschema.PathRule(path); err != nil {
+		return r, err
+	}
+	if s.TLS || s.CertResolver != "" {
+		r.TLS = &kvschema.RouterTLSConfig{CertResolver: s.CertResolver}
+	}
+	return r, r.Validate()
+}

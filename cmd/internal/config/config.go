@@ -49,6 +49,8 @@ type Config struct {
 	EntryPoints          []string
 	TLS                  bool
 	CertResolver         string
+	ZoeUIURL             string
+	ZoeUIPath            string
 	TraefikAPIURL        string
 	ZKUser               string
 	ZKPassword           string
@@ -396,6 +398,14 @@ func (c Config) Validate() error {
 	if err := kvschema.ValidateName(c.DeploymentName); err != nil {
 		add(c.invalid("deployment-name", c.DeploymentName, "want 1-63 letters, digits or inner '-' (it becomes part of keys and host names)"))
 	}
+	if c.ZoeUIURL != "" {
+		if err := kvschema.ValidateBackend(strings.TrimRight(c.ZoeUIURL, "/")); err != nil {
+			add(c.invalid("zoe-ui-url", c.ZoeUIURL, "want http(s)://host:port of Zoe's web server"))
+		}
+		if _, err := keys.NormalizeBasePath(c.ZoeUIPath); err != nil || strings.Trim(c.ZoeUIPath, "/") == "" {
+			add(c.invalid("zoe-ui-path", c.ZoeUIPath, "want a path such as /zoe"))
+		}
+	}
 	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
 		add(c.invalid("public-url", c.PublicURL, "want http(s)://host[:port][/path]"))
 	}
@@ -525,6 +535,23 @@ func (c Config) ExecutionSettings() (execution.Settings, error) {
 		CertResolver: c.CertResolver,
 	}
 	return s, s.Validate()
+}
+
+// StaticRoutes are the fixed routes the sidecar keeps: Zoe's own UI when
+// --zoe-ui-url is set.
+func (c Config) StaticRoutes(s execution.Settings) ([]kvschema.Route, error) {
+	if c.ZoeUIURL == "" {
+		return nil, nil
+	}
+	path, err := keys.NormalizeBasePath(c.ZoeUIPath)
+	if err != nil {
+		return nil, err
+	}
+	r, err := execution.StaticRoute("zoe-ui", path, strings.TrimRight(c.ZoeUIURL, "/"), s)
+	if err != nil {
+		return nil, err
+	}
+	return []kvschema.Route{r}, nil
 }
 
 // ZooKeeperServers are the parsed --traefik-zk-ips; an error says how to
