@@ -162,7 +162,7 @@ func TestKVSchemaServedByTraefik(t *testing.T) {
 // TestRouteSurvivesLeaderLoss kills the ZooKeeper leader: Traefik keeps
 // serving, and once a new leader is elected a new route gets through.
 func TestRouteSurvivesLeaderLoss(t *testing.T) {
-	requireEnv(t)
+	requireOwnStack(t)
 	const root = "failover"
 	tr := startTraefik(t, root)
 	w := newKVWriter(t, root)

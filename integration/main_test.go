@@ -18,13 +18,24 @@ import (
 // watching the root key "traefik". Tests that need a tree of their own
 // start another Traefik on another root key of the same ensemble.
 var env struct {
-	enabled  bool
+	enabled bool
+	// external is true when the ensemble and Traefik were started
+	// elsewhere (ZK_SIDECAR_ZK_ENDPOINTS etc.); ensemble is nil then.
+	external bool
 	ensemble *harness.Ensemble
 	servers  []string
 	traefik  *harness.Traefik
 }
 
 const sharedRoot = "traefik"
+
+// External mode: run the suite against an ensemble and a Traefik started
+// elsewhere, e.g. `docker compose up -d` or `go run ./integration/cmd/stack`.
+const (
+	envZKEndpoints = "ZK_SIDECAR_ZK_ENDPOINTS"    // host:port,host:port,...
+	envTraefikWeb  = "ZK_SIDECAR_TRAEFIK_URL"     // Traefik's web entrypoint
+	envTraefikAPI  = "ZK_SIDECAR_TRAEFIK_API_URL" // Traefik's API; its rootKey must be "traefik"
+)
 
 func TestMain(m *testing.M) {
 	env.enabled = os.Getenv("ZK_SIDECAR_INTEGRATION") == "1"
@@ -42,6 +53,9 @@ func TestMain(m *testing.M) {
 func runWithEnvironment(m *testing.M) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
+	if endpoints := os.Getenv(envZKEndpoints); endpoints != "" {
+		return runExternal(m, endpoints)
+	}
 	if err := harness.EnsureZooKeeper(ctx); err != nil {
 		return 0, err
 	}
@@ -69,6 +83,32 @@ func runWithEnvironment(m *testing.M) (int, error) {
 	fmt.Printf("integration: Traefik %s (pid %d) web %s api %s ready in %s\n",
 		harness.TraefikVersion, tr.Pid(), tr.WebURL(), tr.APIURL(), time.Since(start).Round(time.Millisecond))
 	return m.Run(), nil
+}
+
+func runExternal(m *testing.M, endpoints string) (int, error) {
+	web, api := os.Getenv(envTraefikWeb), os.Getenv(envTraefikAPI)
+	if web == "" || api == "" {
+		return 0, fmt.Errorf("%s is set: also set %s and %s", envZKEndpoints, envTraefikWeb, envTraefikAPI)
+	}
+	env.external = true
+	env.servers = strings.Split(endpoints, ",")
+	if err := ensureRoot(sharedRoot); err != nil {
+		return 0, err
+	}
+	env.traefik = harness.ExternalTraefik(web, api)
+	fmt.Printf("integration: external ZooKeeper %s and Traefik %s (API %s); tests that kill nodes or start their own Traefik are skipped\n",
+		endpoints, web, api)
+	return m.Run(), nil
+}
+
+// requireOwnStack skips a test that controls the ensemble's processes or
+// starts Traefiks of its own, which external mode cannot do.
+func requireOwnStack(t *testing.T) {
+	t.Helper()
+	requireEnv(t)
+	if env.external {
+		t.Skip("needs the harness's own ZooKeeper and Traefik processes; skipped against an external stack")
+	}
 }
 
 // requireEnv skips a test outside `make test`.
@@ -110,6 +150,7 @@ func connect(t *testing.T) *zk.Conn {
 // startTraefik starts a Traefik of the test's own on another root key.
 func startTraefik(t *testing.T, root string) *harness.Traefik {
 	t.Helper()
+	requireOwnStack(t)
 	require.NoError(t, ensureRoot(root))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

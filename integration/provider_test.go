@@ -322,7 +322,7 @@ func TestTwoProvidersApplyConcurrently(t *testing.T) {
 // TestApplyAfterLeaderKilled: the ZooKeeper leader dies between two
 // applies; the next apply succeeds once a new leader is elected.
 func TestApplyAfterLeaderKilled(t *testing.T) {
-	requireEnv(t)
+	requireOwnStack(t)
 	p := newProvider(t, "/it-leader")
 	a := startBackend(t, "A")
 	ctx := context.Background()

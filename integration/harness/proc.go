@@ -103,6 +103,10 @@ func (p *process) terminate(grace time.Duration) error {
 	return p.kill()
 }
 
+// FreePorts returns n distinct TCP ports that were free on 127.0.0.1, for
+// tests that give a process extra listeners (a TLS entrypoint).
+func FreePorts(n int) ([]int, error) { return freePorts(n) }
+
 // freePorts returns n distinct TCP ports that were free on 127.0.0.1. All
 // listeners are held until every port is chosen, so the ports are distinct;
 // another process may still take one before the caller binds it.

@@ -149,6 +149,8 @@ type Traefik struct {
 	webPort int
 	apiPort int
 	proc    *process
+	// external holds the URLs of a Traefik the harness did not start.
+	external *struct{ web, api string }
 
 	closeOnce sync.Once
 	closeErr  error
@@ -278,17 +280,38 @@ func providerWatching(log, root string) bool {
 	return w >= 0 && strings.Contains(log[w:], "> List: "+root+"\n")
 }
 
+// ExternalTraefik stands for a Traefik started elsewhere (a compose stack):
+// tests reach it by URL; it has no process, log or pid here.
+func ExternalTraefik(webURL, apiURL string) *Traefik {
+	return &Traefik{external: &struct{ web, api string }{
+		web: strings.TrimRight(webURL, "/"), api: strings.TrimRight(apiURL, "/"),
+	}}
+}
+
 // WebURL returns the "web" entrypoint's base URL.
-func (t *Traefik) WebURL() string { return fmt.Sprintf("http://127.0.0.1:%d", t.webPort) }
+func (t *Traefik) WebURL() string {
+	if t.external != nil {
+		return t.external.web
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", t.webPort)
+}
 
 // APIURL returns the API entrypoint's base URL.
-func (t *Traefik) APIURL() string { return fmt.Sprintf("http://127.0.0.1:%d", t.apiPort) }
+func (t *Traefik) APIURL() string {
+	if t.external != nil {
+		return t.external.api
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", t.apiPort)
+}
 
 // LogPath returns the log file; it is kept after Close for post-mortems.
 func (t *Traefik) LogPath() string { return t.logPath }
 
 // Logs returns Traefik's output so far (debug level).
 func (t *Traefik) Logs() string {
+	if t.external != nil {
+		return "(external Traefik: see its own logs)"
+	}
 	b, err := os.ReadFile(t.logPath)
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
@@ -297,7 +320,12 @@ func (t *Traefik) Logs() string {
 }
 
 // Pid returns the Traefik process id.
-func (t *Traefik) Pid() int { return t.proc.pid() }
+func (t *Traefik) Pid() int {
+	if t.external != nil {
+		return 0
+	}
+	return t.proc.pid()
+}
 
 // RouterLive reports whether Traefik's API lists router name@zookeeper,
 // i.e. whether the router is in the configuration Traefik applied.
@@ -319,6 +347,9 @@ func (t *Traefik) RouterLive(ctx context.Context, name string) (bool, error) {
 // and waits for it to exit. The log file stays. Idempotent.
 func (t *Traefik) Close() error {
 	t.closeOnce.Do(func() {
+		if t.external != nil {
+			return
+		}
 		t.closeErr = t.proc.terminate(5 * time.Second)
 		_ = t.logFile.Close()
 	})
