@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
@@ -250,7 +251,7 @@ dry run: 2 executions would change; nothing written
 	require.NoError(t, printPlan(&b, provider.SyncPlan{}, false))
 	assert.Equal(t, "nothing to change\n", b.String())
 
-	resp := syncResponse(sp, false)
+	resp := api.Views{}.Sync(sp, false)
 	assert.False(t, resp.DryRun)
 	assert.Len(t, resp.Plan["7"].Create, 1)
 	assert.Equal(t, "http://10.0.0.2:1", resp.Plan["7"].Update[0].Backend)

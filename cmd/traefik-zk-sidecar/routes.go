@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
-	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 )
 
@@ -27,30 +26,22 @@ Needs no token; the key secret is not used.`,
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg, cmd.ErrOrStderr())
-			if _, err := cfg.ZooKeeperServers(); err != nil {
-				return err
-			}
 			// Listing needs no key secret.
-			pcfg, err := providerConfig(cfg, nil, log)
+			p, closeStore, err := openProvider(cmd.Context(), cfg, nil, newLogger(cfg, cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
-			store, err := connect(cmd.Context(), cfg, log)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			p, err := provider.New(store, pcfg)
-			if err != nil {
-				return err
-			}
+			defer closeStore()
 			routes, err := p.Routes()
 			if err != nil {
 				return fmt.Errorf("list routes: %w", err)
 			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), api.RoutesResponse{Routes: routeViews(routes)})
+				views, err := api.NewViews(cfg.PublicURL)
+				if err != nil {
+					return err
+				}
+				return writeJSON(cmd.OutOrStdout(), api.RoutesResponse{Routes: views.Routes(routes)})
 			}
 			return printRoutes(cmd.OutOrStdout(), routes)
 		},
@@ -68,7 +59,7 @@ func printRoutes(w io.Writer, routes []state.Route) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EXECUTION\tSERVICE\tPORT\tBACKEND\tROUTER\tPATH OR HOST")
 	for _, r := range routes {
-		v := routeView(r)
+		v := api.Views{}.Route(r)
 		backend := v.Backend
 		if backend == "" {
 			backend = "(stopped)"
@@ -80,33 +71,6 @@ func printRoutes(w io.Writer, routes []state.Route) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ExecutionID, r.Service, strconv.Itoa(r.Port), backend, v.Router, where)
 	}
 	return tw.Flush()
-}
-
-// routeView is a route as the API shows it, without the public URL.
-// TODO: use an exported view builder from package api once there is one.
-func routeView(r state.Route) api.RouteView {
-	v := api.RouteView{
-		ExecutionID: r.ExecutionID,
-		Service:     r.Service,
-		Port:        r.Port,
-		Key:         r.Key,
-		Path:        r.Path,
-		Host:        r.Host,
-		Backend:     r.Traefik.Backend,
-		Router:      r.Traefik.Name,
-	}
-	if r.Traefik.IsTombstone() {
-		v.Backend = ""
-	}
-	return v
-}
-
-func routeViews(rs []state.Route) []api.RouteView {
-	out := make([]api.RouteView, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, routeView(r))
-	}
-	return out
 }
 
 func writeJSON(w io.Writer, v any) error {

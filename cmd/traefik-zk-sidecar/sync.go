@@ -15,7 +15,6 @@ import (
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
-	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
 )
 
 func newSyncCmd(environ []string) *cobra.Command {
@@ -45,23 +44,11 @@ Needs --traefik-zk-ips and the key secret; "-" reads standard input.`,
 			if err != nil {
 				return err
 			}
-			if _, err := cfg.ZooKeeperServers(); err != nil {
-				return err
-			}
-			log := newLogger(cfg, cmd.ErrOrStderr())
-			pcfg, err := providerConfig(cfg, deriver, log)
+			p, closeStore, err := openProvider(cmd.Context(), cfg, deriver, newLogger(cfg, cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
-			store, err := connect(cmd.Context(), cfg, log)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			p, err := provider.New(store, pcfg)
-			if err != nil {
-				return err
-			}
+			defer closeStore()
 			if !dryRun {
 				if err := p.Init(); err != nil {
 					return fmt.Errorf("initialise znodes: %w", err)
@@ -81,7 +68,11 @@ Needs --traefik-zk-ips and the key secret; "-" reads standard input.`,
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				if err := writeJSON(w, syncResponse(sp, dryRun)); err != nil {
+				views, err := api.NewViews(cfg.PublicURL)
+				if err != nil {
+					return err
+				}
+				if err := writeJSON(w, views.Sync(sp, dryRun)); err != nil {
 					return err
 				}
 			} else if err := printPlan(w, sp, dryRun); err != nil {
@@ -129,28 +120,6 @@ func readExecutions(path string, stdin io.Reader) ([]execution.Execution, error)
 	return *body.Executions, nil
 }
 
-func syncResponse(sp provider.SyncPlan, dryRun bool) api.SyncResponse {
-	resp := api.SyncResponse{DryRun: dryRun, Plan: map[string]api.PlanView{}}
-	for id, p := range sp.Plans {
-		resp.Plan[id] = planView(p)
-	}
-	return resp
-}
-
-// planView is a plan as the API shows it: a replacement is a delete plus a
-// create. TODO: use an exported builder from package api once there is one.
-func planView(p plan.Plan) api.PlanView {
-	v := api.PlanView{Create: routeViews(p.Create), Update: []api.RouteView{}, Delete: routeViews(p.Delete)}
-	for _, c := range p.Update {
-		v.Update = append(v.Update, routeView(c.New))
-	}
-	for _, c := range p.Replace {
-		v.Delete = append(v.Delete, routeView(c.Old))
-		v.Create = append(v.Create, routeView(c.New))
-	}
-	return v
-}
-
 // printPlan writes one block per execution: + create, ~ update, - delete.
 func printPlan(w io.Writer, sp provider.SyncPlan, dryRun bool) error {
 	ids := make([]string, 0, len(sp.Plans))
@@ -160,7 +129,7 @@ func printPlan(w io.Writer, sp provider.SyncPlan, dryRun bool) error {
 	sort.Strings(ids)
 	var b strings.Builder
 	for _, id := range ids {
-		v := planView(sp.Plans[id])
+		v := api.Views{}.Plan(sp.Plans[id])
 		fmt.Fprintf(&b, "execution %s: %d to create, %d to update, %d to delete\n", id, len(v.Create), len(v.Update), len(v.Delete))
 		for _, group := range []struct {
 			mark  string

@@ -69,3 +69,24 @@ func providerConfig(cfg config.Config, deriver *keys.Deriver, log *slog.Logger) 
 		Logger:        log,
 	}, nil
 }
+
+// openProvider connects to ZooKeeper and builds a provider for a one-shot
+// command; close ends the session. A nil deriver is enough for reading.
+func openProvider(ctx context.Context, cfg config.Config, deriver *keys.Deriver, log *slog.Logger) (p *provider.Provider, close func(), err error) {
+	if _, err := cfg.ZooKeeperServers(); err != nil {
+		return nil, nil, err
+	}
+	pcfg, err := providerConfig(cfg, deriver, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := connect(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p, err = provider.New(store, pcfg); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return p, store.Close, nil
+}

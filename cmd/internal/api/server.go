@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,7 +46,7 @@ type Options struct {
 type Server struct {
 	opts      Options
 	tokenHash [32]byte
-	public    *url.URL
+	views     Views
 	applies   chan struct{}
 	log       *slog.Logger
 	metrics   *Metrics
@@ -73,12 +72,9 @@ func New(opts Options) (*Server, error) {
 		metrics:   opts.Metrics,
 		client:    &http.Client{Timeout: 5 * time.Second},
 	}
-	if opts.PublicURL != "" {
-		u, err := url.Parse(strings.TrimRight(opts.PublicURL, "/"))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("public URL %q: want http(s)://host[:port][/path]", opts.PublicURL)
-		}
-		s.public = u
+	var err error
+	if s.views, err = NewViews(opts.PublicURL); err != nil {
+		return nil, err
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics(nil)
@@ -203,7 +199,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 }
 
 func (s *Server) hookResponse(id execution.ID, routes []state.Route, withEnv bool) *HookResponse {
-	resp := &HookResponse{ExecutionID: string(id), Routes: s.routeViews(routes), Env: map[string]map[string]string{}}
+	resp := &HookResponse{ExecutionID: string(id), Routes: s.views.Routes(routes), Env: map[string]map[string]string{}}
 	if withEnv {
 		resp.Env = envOf(routes)
 	}
@@ -271,7 +267,7 @@ func (s *Server) handleRoutes(w http.ResponseWriter, _ *http.Request) {
 		s.writeError(w, statusOf(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, RoutesResponse{Routes: s.routeViews(routes)})
+	writeJSON(w, http.StatusOK, RoutesResponse{Routes: s.views.Routes(routes)})
 }
 
 func (s *Server) handleExecution(w http.ResponseWriter, r *http.Request) {
@@ -322,11 +318,7 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, statusOf(err), err)
 		return
 	}
-	resp := SyncResponse{DryRun: dryRun, Plan: map[string]PlanView{}}
-	for id, p := range sp.Plans {
-		resp.Plan[id] = s.planView(p)
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, s.views.Sync(sp, dryRun))
 }
 
 var errBusy = fmt.Errorf("%w: too many concurrent requests", zkstore.ErrUnavailable)
@@ -339,20 +331,6 @@ func (s *Server) acquire() (func(), error) {
 	default:
 		return nil, errBusy
 	}
-}
-
-func (s *Server) publicURL(r state.Route) string {
-	if s.public == nil {
-		return ""
-	}
-	if r.Host != "" {
-		host := r.Host
-		if port := s.public.Port(); port != "" {
-			host = net.JoinHostPort(r.Host, port)
-		}
-		return s.public.Scheme + "://" + host + "/"
-	}
-	return s.public.String() + r.Path + "/"
 }
 
 // decodeBody reads at most MaxBodyBytes of JSON into v.

@@ -3,6 +3,12 @@
 package api
 
 import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
@@ -72,8 +78,27 @@ type ErrorResponse struct {
 	Field string `json:"field,omitempty"`
 }
 
-func (s *Server) routeView(r state.Route) RouteView {
-	v := RouteView{
+// Views turn the provider's records into the API's shapes; the CLI prints
+// the same shapes.
+type Views struct {
+	public *url.URL
+}
+
+// NewViews takes the optional public URL ("https://zoe.example.com").
+func NewViews(publicURL string) (Views, error) {
+	if publicURL == "" {
+		return Views{}, nil
+	}
+	u, err := url.Parse(strings.TrimRight(publicURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Views{}, fmt.Errorf("public URL %q: want http(s)://host[:port][/path]", publicURL)
+	}
+	return Views{public: u}, nil
+}
+
+// Route is one route as clients see it; a tombstone shows no backend.
+func (v Views) Route(r state.Route) RouteView {
+	rv := RouteView{
 		ExecutionID: r.ExecutionID,
 		Service:     r.Service,
 		Port:        r.Port,
@@ -82,20 +107,58 @@ func (s *Server) routeView(r state.Route) RouteView {
 		Host:        r.Host,
 		Backend:     r.Traefik.Backend,
 		Router:      r.Traefik.Name,
+		URL:         v.publicURL(r),
 	}
 	if r.Traefik.IsTombstone() {
-		v.Backend = ""
+		rv.Backend = ""
 	}
-	v.URL = s.publicURL(r)
-	return v
+	return rv
 }
 
-func (s *Server) routeViews(rs []state.Route) []RouteView {
+// Routes maps Route over rs; never nil, so JSON shows [].
+func (v Views) Routes(rs []state.Route) []RouteView {
 	out := make([]RouteView, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, s.routeView(r))
+		out = append(out, v.Route(r))
 	}
 	return out
+}
+
+// Plan shows a plan; a replacement is a delete plus a create.
+func (v Views) Plan(p plan.Plan) PlanView {
+	pv := PlanView{Create: v.Routes(p.Create), Update: []RouteView{}, Delete: v.Routes(p.Delete)}
+	for _, c := range p.Update {
+		pv.Update = append(pv.Update, v.Route(c.New))
+	}
+	for _, c := range p.Replace {
+		pv.Delete = append(pv.Delete, v.Route(c.Old))
+		pv.Create = append(pv.Create, v.Route(c.New))
+	}
+	return pv
+}
+
+// Sync shows a resync's plans.
+func (v Views) Sync(sp provider.SyncPlan, dryRun bool) SyncResponse {
+	resp := SyncResponse{DryRun: dryRun, Plan: map[string]PlanView{}}
+	for id, p := range sp.Plans {
+		resp.Plan[id] = v.Plan(p)
+	}
+	return resp
+}
+
+// publicURL is where users reach the route, when a public URL is set.
+func (v Views) publicURL(r state.Route) string {
+	if v.public == nil {
+		return ""
+	}
+	if r.Host != "" {
+		host := r.Host
+		if port := v.public.Port(); port != "" {
+			host = net.JoinHostPort(r.Host, port)
+		}
+		return v.public.Scheme + "://" + host + "/"
+	}
+	return v.public.String() + r.Path + "/"
 }
 
 func envOf(rs []state.Route) map[string]map[string]string {
@@ -107,16 +170,4 @@ func envOf(rs []state.Route) map[string]map[string]string {
 		env[r.Service][execution.EnvName(r.Port)] = r.Path
 	}
 	return env
-}
-
-func (s *Server) planView(p plan.Plan) PlanView {
-	v := PlanView{Create: s.routeViews(p.Create), Update: []RouteView{}, Delete: s.routeViews(p.Delete)}
-	for _, c := range p.Update {
-		v.Update = append(v.Update, s.routeView(c.New))
-	}
-	for _, c := range p.Replace {
-		v.Delete = append(v.Delete, s.routeView(c.Old))
-		v.Create = append(v.Create, s.routeView(c.New))
-	}
-	return v
 }
