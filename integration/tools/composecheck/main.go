@@ -122,13 +122,22 @@ func checkDockerfile(ctx context.Context, path string) error {
 		return err
 	}
 	platform := ocispecs.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	// The source map names the Dockerfile in findings; as in BuildKit's own
+	// frontend it needs the definition of the state the file came from.
+	src := llb.Local("dockerfile")
+	def, err := src.Marshal(ctx)
+	if err != nil {
+		return err
+	}
+	sourceMap := llb.NewSourceMap(&src, filepath.Base(path), "Dockerfile", dt)
+	sourceMap.Definition = def
 	res, err := dockerfile2llb.DockerfileLint(ctx, dt, dockerfile2llb.ConvertOpt{
 		Config: dockerui.Config{
 			BuildArgs:       map[string]string{"VERSION": "v0.0.0-check"},
 			TargetPlatforms: []ocispecs.Platform{platform},
 			BuildPlatforms:  []ocispecs.Platform{platform},
 		},
-		SourceMap:    llb.NewSourceMap(nil, filepath.Base(path), "Dockerfile", dt),
+		SourceMap:    sourceMap,
 		MetaResolver: stubResolver{},
 	})
 	if err != nil {
