@@ -14,7 +14,7 @@ BIN             := bin/traefik-zk-sidecar
 GO              ?= go
 export TRAEFIK_BIN
 
-.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean bench chaos fuzz
+.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean bench chaos fuzz compose-check
 
 all: build
 
@@ -40,7 +40,7 @@ integration: deps build
 	if [ $$rc -ne 0 ]; then echo "--- integration tests failed; last 150 lines of integration-test.log:"; tail -150 integration-test.log; fi; \
 	exit $$rc
 
-test: fmt-check vet unit integration
+test: fmt-check vet unit compose-check integration
 
 deps: zookeeper traefik
 
@@ -62,6 +62,11 @@ $(TRAEFIK_BIN):
 	@mkdir -p $(dir $@)
 	cd integration/tools/traefik && $(GO) build -o $@.tmp github.com/traefik/traefik/v3/cmd/traefik
 	mv $@.tmp $@
+
+# docker-compose.yml and the Dockerfile, checked with the libraries Docker
+# Compose and BuildKit use (no Docker engine needed).
+compose-check:
+	cd integration/tools/composecheck && GOWORK=off $(GO) run . -compose ../../../docker-compose.yml -dockerfile ../../../Dockerfile
 
 # Each fuzz target briefly (FUZZTIME=5m for a long run); findings land in testdata/fuzz.
 FUZZTIME ?= 5s

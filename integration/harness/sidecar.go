@@ -154,6 +154,20 @@ func (s *Sidecar) Start(ctx context.Context) error {
 // URL is the sidecar's API base URL.
 func (s *Sidecar) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
 
+// Pid returns the process id of the running sidecar (0 before Start), for
+// reading its /proc entries (memory, CPU) in benchmarks.
+func (s *Sidecar) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.pid()
+}
+
+// LogPath returns the sidecar's log file; it is removed by Close.
+func (s *Sidecar) LogPath() string { return s.logPath }
+
 // Logs returns what the sidecar logged so far.
 func (s *Sidecar) Logs() string {
 	b, _ := os.ReadFile(s.logPath)

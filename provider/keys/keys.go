@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 )
@@ -67,6 +68,11 @@ func NormalizeBasePath(base string) (string, error) {
 	if err := kvschema.ValidatePath(path); err != nil {
 		return "", fmt.Errorf("traefik-base-url: %w", err)
 	}
+	// Every public path is the base plus "/<64 hex key>"; a base that
+	// leaves no room for it would pass start-up and fail every hook.
+	if err := kvschema.ValidatePath(PublicPath(path, strings.Repeat("0", hex.EncodedLen(sha256.Size)))); err != nil {
+		return "", fmt.Errorf("traefik-base-url: too long: %d characters plus /<key> exceed the path limit: %w", len(path), err)
+	}
 	return path, nil
 }
 
@@ -84,11 +90,20 @@ func HostName(service, executionID, deployment, domain string) (string, error) {
 	if domain == "" {
 		return "", fmt.Errorf("%w: proxy domain is not set", ErrHostName)
 	}
-	label := strings.ToLower(service + "-" + executionID + "-" + deployment)
+	// Validate before lowercasing: strings.ToLower also folds some
+	// non-ASCII letters into ASCII ones (the Kelvin sign U+212A into 'k',
+	// U+0130 into 'i'), which would give two different inputs one host.
+	label := service + "-" + executionID + "-" + deployment
 	if err := kvschema.ValidateName(label); err != nil {
 		return "", fmt.Errorf("%w: %q is not a DNS label (letters, digits, '-', at most %d characters)", ErrHostName, label, kvschema.MaxNameLength)
 	}
-	host := label + "." + strings.ToLower(strings.Trim(domain, "."))
+	domain = strings.Trim(domain, ".")
+	for i := 0; i < len(domain); i++ {
+		if domain[i] >= utf8.RuneSelf {
+			return "", fmt.Errorf("%w: proxy domain %q is not ASCII (use its xn-- form)", ErrHostName, domain)
+		}
+	}
+	host := strings.ToLower(label) + "." + strings.ToLower(domain)
 	if err := kvschema.ValidateHost(host); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrHostName, err)
 	}
