@@ -1,0 +1,540 @@
+package integration
+
+// End-to-end tests of what web applications need from the proxy: WebSocket
+// and Server-Sent Events through Traefik, host routing, strip prefix, the
+// static route to Zoe's own UI, and TLS on a dedicated entry point. Every
+// test runs the real sidecar binary with its own --state-root and key
+// secret, posts hooks to its HTTP API, and checks the result by HTTP
+// through a real Traefik.
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+)
+
+// webServeTimeout bounds how long a route may take to appear in Traefik.
+const webServeTimeout = 20 * time.Second
+
+// webSidecarOptions are the flags one test's sidecar runs with.
+type webSidecarOptions struct {
+	rootKey   string // Traefik root key; default the shared one
+	stateRoot string
+	args      []string
+}
+
+// startWebSidecar runs `traefik-zk-sidecar serve` with its own state root
+// and key secret (derived from the state root, so that a restart with the
+// same options derives the same keys); it is closed at the end of the test.
+func startWebSidecar(t *testing.T, o webSidecarOptions) *apiSidecar {
+	t.Helper()
+	if o.rootKey == "" {
+		o.rootKey = sharedRoot
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := harness.StartSidecar(ctx, harness.SidecarOptions{
+		Binary:    apiSidecarBinary(t),
+		Servers:   env.servers,
+		RootKey:   o.rootKey,
+		StateRoot: o.stateRoot,
+		Token:     apiToken,
+		KeySecret: "web-key-secret" + strings.ReplaceAll(o.stateRoot, "/", "-") + "-0123456789abcdef",
+		Args:      append([]string{"--log-level=debug"}, o.args...),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sidecar %s log tail:\n%s", o.stateRoot, tail(s.Logs(), 6000))
+		}
+		_ = s.Close()
+	})
+	return &apiSidecar{Sidecar: s, t: t, stateRoot: o.stateRoot}
+}
+
+// webPort is one port of a hook's service.
+type webPort struct {
+	number  int
+	backend *harness.Backend
+	strip   bool
+}
+
+// webHook is a hook for execution id with one service and its proxied ports.
+func webHook(t *testing.T, event, id, service string, ports ...webPort) []byte {
+	t.Helper()
+	var list []map[string]any
+	for _, p := range ports {
+		ip, port := p.backend.Addr()
+		m := map[string]any{
+			"name": "web" + strconv.Itoa(p.number), "port_number": p.number, "protocol": "tcp", "proxy": true,
+			"url_template": "http://{ip_port}{proxy_path}", "external_ip": ip, "external_port": port,
+		}
+		if p.strip {
+			m["strip_prefix"] = true
+		}
+		list = append(list, m)
+	}
+	body, err := json.Marshal(map[string]any{"event": event, "execution": map[string]any{
+		"id": id, "name": "webapp", "owner": "alice",
+		"services": []any{map[string]any{"name": service, "ports": list}},
+	}})
+	require.NoError(t, err)
+	return body
+}
+
+// webStart posts a start hook, stops the execution at the end of the test,
+// and returns the routes by port number.
+func webStart(t *testing.T, sc *apiSidecar, id, service string, ports ...webPort) map[int]apiRoute {
+	t.Helper()
+	r := sc.post("/v1/hooks", webHook(t, "start", id, service, ports...))
+	require.Equal(t, http.StatusOK, r.status, r)
+	t.Cleanup(func() { sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"`+id+`"}}`)) })
+	got := apiDecode[apiHookReply](t, r)
+	require.Len(t, got.Routes, len(ports), r)
+	out := map[int]apiRoute{}
+	for _, route := range got.Routes {
+		assert.NotEmpty(t, route.Router, r)
+		out[route.Port] = route
+	}
+	return out
+}
+
+// wsURL turns http://host:port into ws://host:port.
+func wsURL(httpURL string) string {
+	return "ws" + strings.TrimPrefix(httpURL, "http")
+}
+
+// webEcho dials a WebSocket, sends msgs one by one and then all at once,
+// and checks the echoes of backend name come back in order.
+func webEcho(t *testing.T, url, name string, msgs []string) {
+	t.Helper()
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, Proxy: nil}
+	conn, resp, err := d.Dial(url, nil)
+	require.NoError(t, err, "dial %s (response %v)", url, resp)
+	defer conn.Close()
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	// No X-Backend check here: the upgrader writes its own 101 response,
+	// without the headers the backend's handler set; the echoes name it.
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+	read := func(want string) {
+		t.Helper()
+		kind, got, err := conn.ReadMessage()
+		require.NoError(t, err)
+		assert.Equal(t, websocket.TextMessage, kind)
+		assert.Equal(t, want, string(got))
+	}
+	// Ping-pong: each message answered before the next is sent.
+	for _, m := range msgs {
+		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(m)))
+		read(name + ": " + m)
+	}
+	// Pipelined: all sent, then all read, in order.
+	for i, m := range msgs {
+		require.NoError(t, conn.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf("%d %s", i, m))))
+	}
+	for i, m := range msgs {
+		read(fmt.Sprintf("%s: %d %s", name, i, m))
+	}
+	require.NoError(t, conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")))
+}
+
+// TestWebAppWebSocket: a WebSocket through Traefik to a proxied port.
+func TestWebAppWebSocket(t *testing.T) {
+	requireEnv(t)
+	sc := startWebSidecar(t, webSidecarOptions{stateRoot: "/web-ws"})
+	b := startBackend(t, "WS")
+	route := webStart(t, sc, "51", "ws0", webPort{number: 8888, backend: b})[8888]
+	web := env.traefik.WebURL()
+	waitBody(t, web+route.Path+"/", "", "WS "+route.Path+"/", webServeTimeout)
+
+	webEcho(t, wsURL(web)+route.Path+"/ws", "WS", []string{"hello", "second message", "third", "ünïcödé ✓", strings.Repeat("x", 70000)})
+	// A second connection at once, on another path under the route.
+	webEcho(t, wsURL(web)+route.Path+"/api/kernels/k1/ws", "WS", []string{"again"})
+}
+
+// TestWebAppServerSentEvents: an event stream through Traefik is not
+// buffered: the first event arrives while the backend still holds the
+// stream open, before it is allowed to send the second.
+func TestWebAppServerSentEvents(t *testing.T) {
+	requireEnv(t)
+	sc := startWebSidecar(t, webSidecarOptions{stateRoot: "/web-sse"})
+	b := startBackend(t, "SSE")
+	route := webStart(t, sc, "52", "sse0", webPort{number: 8888, backend: b})[8888]
+	web := env.traefik.WebURL()
+	waitBody(t, web+route.Path+"/", "", "SSE "+route.Path+"/", webServeTimeout)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, web+route.Path+"/events/sse", nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil, DisableCompression: true}}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	assert.Equal(t, "SSE", resp.Header.Get("X-Backend"))
+
+	rd := bufio.NewReader(resp.Body)
+	// readEvent reads the lines of one event up to its blank line.
+	readEvent := func() []string {
+		t.Helper()
+		var lines []string
+		for {
+			line, err := rd.ReadString('\n')
+			require.NoError(t, err, "reading the event stream after %q", lines)
+			line = strings.TrimRight(line, "\r\n")
+			if line == "" {
+				return lines
+			}
+			lines = append(lines, line)
+		}
+	}
+	// The backend cannot send "two" nor end the stream before ReleaseSSE:
+	// reading "one" now proves Traefik forwarded it without buffering.
+	assert.Equal(t, []string{"data: one"}, readEvent())
+	b.ReleaseSSE()
+	assert.Equal(t, []string{"data: two"}, readEvent())
+	rest, err := io.ReadAll(rd)
+	require.NoError(t, err, "the stream ends cleanly")
+	assert.Empty(t, string(rest))
+}
+
+// TestWebAppHostRouting: with --routing=host a route is a host name under
+// --proxy-domain, served at "/", and only for that host.
+func TestWebAppHostRouting(t *testing.T) {
+	requireEnv(t)
+	const stateRoot = "/web-host"
+	sc := startWebSidecar(t, webSidecarOptions{stateRoot: stateRoot, args: []string{"--routing=host", "--proxy-domain=apps.test"}})
+	conn := connect(t)
+	b := startBackend(t, "H")
+	route := webStart(t, sc, "53", "notebook0", webPort{number: 8888, backend: b})[8888]
+	const host = "notebook0-53-prod.apps.test"
+	assert.Equal(t, host, route.Host)
+	assert.Equal(t, "/", route.Path)
+
+	rule, _, err := conn.Get("/" + sharedRoot + "/http/routers/" + route.Router + "/rule")
+	require.NoError(t, err)
+	assert.Equal(t, "Host(`"+host+"`)", string(rule))
+
+	web := env.traefik.WebURL()
+	waitBody(t, web+"/", host, "H /\n", webServeTimeout)
+	waitBody(t, web+"/lab/tree/x", host, "H /lab/tree/x\n", 5*time.Second)
+	// Host names are case-insensitive, and a port in Host does not matter.
+	waitBody(t, web+"/", strings.ToUpper(host), "H /\n", 5*time.Second)
+	waitBody(t, web+"/", host+":80", "H /\n", 5*time.Second)
+	for _, other := range []string{"notebook0-54-prod.apps.test", "apps.test", "x." + host, "127.0.0.1"} {
+		status, body, err := harness.Get(context.Background(), web+"/", other)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusNotFound, status, "Host %s: %s", other, body)
+	}
+	// A WebSocket under the host works as well.
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	c, resp, err := d.Dial(wsURL(web)+"/ws", http.Header{"Host": {host}})
+	require.NoError(t, err, "response %v", resp)
+	defer c.Close()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	require.NoError(t, c.WriteMessage(websocket.TextMessage, []byte("hi")))
+	_, msg, err := c.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, "H: hi", string(msg))
+
+	r := sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"53"}}`))
+	require.Equal(t, http.StatusOK, r.status, r)
+	waitStatus(t, web+"/", host, http.StatusNotFound, webServeTimeout)
+}
+
+// TestWebAppStripPrefix: a port with strip_prefix sees paths below its
+// public path; a port without it sees the full public path.
+func TestWebAppStripPrefix(t *testing.T) {
+	requireEnv(t)
+	const stateRoot = "/web-strip"
+	sc := startWebSidecar(t, webSidecarOptions{stateRoot: stateRoot})
+	conn := connect(t)
+	s, f := startBackend(t, "S"), startBackend(t, "F")
+	routes := webStart(t, sc, "54", "app0",
+		webPort{number: 8888, backend: s, strip: true},
+		webPort{number: 8080, backend: f})
+	stripped, full := routes[8888], routes[8080]
+	require.NotEqual(t, stripped.Path, full.Path)
+
+	// Only the stripping route has a middleware.
+	mws, _, err := conn.Get("/" + sharedRoot + "/http/routers/" + stripped.Router + "/middlewares/0")
+	require.NoError(t, err)
+	assert.Equal(t, stripped.Router+"-strip", string(mws))
+	ok, _, err := conn.Exists("/" + sharedRoot + "/http/routers/" + full.Router + "/middlewares")
+	require.NoError(t, err)
+	assert.False(t, ok, "no middleware without strip_prefix")
+
+	web := env.traefik.WebURL()
+	waitBody(t, web+stripped.Path+"/", "", "S /\n", webServeTimeout)
+	waitBody(t, web+stripped.Path+"/x/y", "", "S /x/y\n", 5*time.Second)
+	waitBody(t, web+stripped.Path, "", "S /\n", 5*time.Second)
+	waitBody(t, web+full.Path+"/", "", "F "+full.Path+"/\n", webServeTimeout)
+	waitBody(t, web+full.Path+"/x/y", "", "F "+full.Path+"/x/y\n", 5*time.Second)
+	// The key is matched as a whole segment, stripped or not.
+	status, _, err := harness.Get(context.Background(), web+stripped.Path+"0/x", "")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusNotFound, status)
+	// A WebSocket behind the stripped prefix reaches the backend's /ws.
+	webEcho(t, wsURL(web)+stripped.Path+"/ws", "S", []string{"one", "two"})
+}
+
+// TestWebAppZoeUI: --zoe-ui-url and --zoe-ui-path keep a static route to
+// Zoe's own web server, WebSockets included, across sidecar restarts. It
+// runs on a Traefik of its own: a route for /zoe on the shared Traefik
+// would also catch the other tests' stopped /zoe/proxy/<key> paths.
+func TestWebAppZoeUI(t *testing.T) {
+	requireOwnStack(t)
+	const root, stateRoot = "webzoeui", "/web-zoe-ui"
+	tr := startTraefik(t, root)
+	conn := connect(t)
+	z := startBackend(t, "Z")
+	opts := webSidecarOptions{rootKey: root, stateRoot: stateRoot, args: []string{"--zoe-ui-url=" + z.URL(), "--zoe-ui-path=/zoe"}}
+	sc := startWebSidecar(t, opts)
+	web := tr.WebURL()
+	routers := "/" + root + "/http/routers"
+
+	served := func(t *testing.T) {
+		t.Helper()
+		waitBody(t, web+"/zoe/", "", "Z /zoe/\n", webServeTimeout)
+		waitBody(t, web+"/zoe/api/x", "", "Z /zoe/api/x\n", 5*time.Second)
+		waitBody(t, web+"/zoe", "", "Z /zoe\n", 5*time.Second)
+		status, _, err := harness.Get(context.Background(), web+"/zoey", "")
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusNotFound, status, "/zoe is matched as a whole segment")
+		webEcho(t, wsURL(web)+"/zoe/ws", "Z", []string{"ui", "events"})
+	}
+	staticRouters := func(t *testing.T) []string {
+		t.Helper()
+		children, _, err := conn.Children(routers)
+		require.NoError(t, err)
+		var out []string
+		for _, c := range children {
+			if strings.HasPrefix(c, "zsc-static-") {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	liveRouters := func(t *testing.T) []string {
+		t.Helper()
+		status, body, err := harness.Get(context.Background(), tr.APIURL()+"/api/http/routers?per_page=1000", "")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, body)
+		var list []struct {
+			Name string `json:"name"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &list))
+		var out []string
+		for _, r := range list {
+			if strings.Contains(r.Name, "zsc-static-") {
+				out = append(out, r.Name)
+			}
+		}
+		return out
+	}
+
+	served(t)
+	assert.Equal(t, []string{"zsc-static-zoe-ui"}, staticRouters(t))
+	rule, ruleStat, err := conn.Get(routers + "/zsc-static-zoe-ui/rule")
+	require.NoError(t, err)
+	assert.Equal(t, "Path(`/zoe`) || PathPrefix(`/zoe/`)", string(rule))
+	url, _, err := conn.Get("/" + root + "/http/services/zsc-static-zoe-ui/loadBalancer/servers/0/url")
+	require.NoError(t, err)
+	assert.Equal(t, z.URL(), string(url))
+	assert.Equal(t, []string{"zsc-static-zoe-ui@zookeeper"}, liveRouters(t))
+
+	// The route is Traefik's, not the process's: it stays while the
+	// sidecar is down, and a restart neither duplicates nor rewrites it.
+	require.NoError(t, sc.Close())
+	served(t)
+	startWebSidecar(t, opts)
+	served(t)
+	assert.Equal(t, []string{"zsc-static-zoe-ui"}, staticRouters(t), "one static router after the restart")
+	assert.Equal(t, []string{"zsc-static-zoe-ui@zookeeper"}, liveRouters(t))
+	_, after, err := conn.Get(routers + "/zsc-static-zoe-ui/rule")
+	require.NoError(t, err)
+	assert.Equal(t, ruleStat.Mzxid, after.Mzxid, "the restart did not rewrite the rule")
+}
+
+// webCertificate writes a self-signed ECDSA P-256 certificate for
+// 127.0.0.1 and apps.test into dir.
+func webCertificate(t *testing.T, dir string) (cert *x509.Certificate, certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	require.NoError(t, err)
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "apps.test"},
+		NotBefore:             now.Add(-time.Minute),
+		NotAfter:              now.Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"apps.test"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err = x509.ParseCertificate(der)
+	require.NoError(t, err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644))
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return cert, certFile, keyFile
+}
+
+// TestWebAppTLS: with --entrypoints=websecure --tls the routes are served
+// over HTTPS on that entry point only, with the store's default certificate.
+func TestWebAppTLS(t *testing.T) {
+	requireOwnStack(t)
+	const root, stateRoot = "tlsroot", "/web-tls"
+	dir := t.TempDir()
+	cert, certFile, keyFile := webCertificate(t, dir)
+	dyn := filepath.Join(dir, "dyn.yml")
+	require.NoError(t, os.WriteFile(dyn, []byte(fmt.Sprintf(
+		"tls:\n  stores:\n    default:\n      defaultCertificate:\n        certFile: %q\n        keyFile: %q\n",
+		certFile, keyFile)), 0o644))
+
+	require.NoError(t, ensureRoot(root))
+	ports, err := harness.FreePorts(1)
+	require.NoError(t, err)
+	secure := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr, err := harness.StartTraefik(ctx, harness.TraefikOptions{Endpoints: env.servers, RootKey: root, ExtraArgs: []string{
+		"--entryPoints.websecure.address=" + secure,
+		"--entryPoints.websecure.transport.lifeCycle.graceTimeOut=1s",
+		"--providers.file.filename=" + dyn,
+	}})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("Traefik log tail:\n%s", tail(tr.Logs(), 4000))
+		}
+		_ = tr.Close()
+	})
+
+	sc := startWebSidecar(t, webSidecarOptions{rootKey: root, stateRoot: stateRoot, args: []string{"--entrypoints=websecure", "--tls"}})
+	conn := connect(t)
+	b := startBackend(t, "T")
+	route := webStart(t, sc, "55", "secure0", webPort{number: 8888, backend: b})[8888]
+	tlsValue, _, err := conn.Get("/" + root + "/http/routers/" + route.Router + "/tls")
+	require.NoError(t, err)
+	t.Logf("router %s: tls znode = %q", route.Router, tlsValue)
+	ep, _, err := conn.Get("/" + root + "/http/routers/" + route.Router + "/entryPoints/0")
+	require.NoError(t, err)
+	assert.Equal(t, "websecure", string(ep))
+
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	client := &http.Client{
+		Timeout: 5 * time.Second,
+		Transport: &http.Transport{
+			Proxy: nil, DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		},
+	}
+	httpsURL := "https://" + secure + route.Path + "/"
+	var (
+		status int
+		body   string
+		peer   *x509.Certificate
+		last   error
+	)
+	deadline := time.Now().Add(webServeTimeout)
+	for {
+		resp, err := client.Get(httpsURL)
+		if err == nil {
+			raw, rerr := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			status, body, last = resp.StatusCode, string(raw), rerr
+			if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+				peer = resp.TLS.PeerCertificates[0]
+			}
+			if rerr == nil && status == http.StatusOK {
+				break
+			}
+		} else {
+			last = err
+		}
+		require.True(t, time.Now().Before(deadline), "GET %s: last status %d body %q error %v", httpsURL, status, body, last)
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.Equal(t, "T "+route.Path+"/\n", body)
+	require.NotNil(t, peer)
+	assert.True(t, peer.Equal(cert), "Traefik serves the certificate of the file provider's default store, not %s", peer.Subject)
+
+	// With SNI apps.test the same certificate, and the same route: path
+	// routing does not look at the host.
+	sni := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		Proxy: nil, DisableKeepAlives: true,
+		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "apps.test", MinVersion: tls.VersionTLS12},
+	}}
+	resp, err := sni.Get(httpsURL)
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "T "+route.Path+"/\n", string(raw))
+	assert.True(t, resp.TLS.PeerCertificates[0].Equal(cert))
+
+	// The router listens on websecure only: plain HTTP on web is 404.
+	status, body, err = harness.Get(context.Background(), tr.WebURL()+route.Path+"/", "")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusNotFound, status, body)
+	// And plain HTTP on the TLS port is no route either.
+	plain, err := (&http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}).Get("http://" + secure + route.Path + "/")
+	if err == nil {
+		_ = plain.Body.Close()
+		assert.NotEqual(t, http.StatusOK, plain.StatusCode, "plain HTTP on the TLS entry point")
+	}
+
+	r := sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"55"}}`))
+	require.Equal(t, http.StatusOK, r.status, r)
+	deadline = time.Now().Add(webServeTimeout)
+	for {
+		resp, err := client.Get(httpsURL)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusNotFound {
+				break
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "still served over HTTPS after stop: %v", err)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
