@@ -15,6 +15,8 @@ import (
 
 // request is one execution's start (desired routes) or stop, waiting for the writer.
 type request struct {
+	// ctx is the caller's; once it has ended the request is not applied.
+	ctx     context.Context
 	id      string
 	desired []state.Route
 	stop    bool
@@ -27,6 +29,10 @@ type requestResult struct {
 }
 
 func (p *Provider) submit(ctx context.Context, r *request) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	r.ctx = ctx
 	r.done = make(chan requestResult, 1)
 	select {
 	case p.queue <- r:
@@ -37,9 +43,30 @@ func (p *Provider) submit(ctx context.Context, r *request) (Result, error) {
 	case res := <-r.done:
 		return res.result, res.err
 	case <-ctx.Done():
-		// The writer still applies it; the caller may retry idempotently.
+		// The writer drops it unless it is already being applied; the
+		// caller may retry idempotently.
 		return Result{}, ctx.Err()
 	}
+}
+
+// dropAbandoned answers and removes the requests whose caller has gone
+// (its context ended, e.g. the HTTP client timed out). Such a request may
+// have waited behind slow transactions; by now its caller may have sent a
+// newer hook for the same execution through another replica, and planning
+// the stale one against the fresh state would undo that (re-create the
+// routes of a stopped execution). Checked before every planning, conflict
+// retries included; once a plan is committed, the revision precondition
+// orders it before anything planned later.
+func dropAbandoned(batch []*request) []*request {
+	kept := batch[:0]
+	for _, r := range batch {
+		if r.ctx != nil && r.ctx.Err() != nil {
+			r.done <- requestResult{err: r.ctx.Err()}
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept
 }
 
 // Run serves the write queue and the garbage collector until ctx ends.
@@ -90,7 +117,10 @@ func splitBatch(pending []*request) (batch, rest []*request) {
 // re-reading and re-planning after a conflict with another writer.
 func (p *Provider) applyBatch(batch []*request) {
 	conflicts := 0
-	for len(batch) > 0 {
+	for {
+		if batch = dropAbandoned(batch); len(batch) == 0 {
+			return
+		}
 		applied, err := p.applyOnce(batch)
 		if errors.Is(err, zkstore.ErrConflict) && conflicts < maxConflictRetries {
 			conflicts++

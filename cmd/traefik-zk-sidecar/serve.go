@@ -19,6 +19,7 @@ import (
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
 
 // HTTP server limits. WriteTimeout covers a start hook with ?wait (at most
@@ -113,7 +114,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	src.p = p
-	if err := p.Init(); err != nil {
+	if err := initProvider(ctx, p, log); err != nil {
 		return fmt.Errorf("initialise znodes under %s and %s: %w", cfg.TraefikRootKey, cfg.StateRoot, err)
 	}
 
@@ -172,6 +173,26 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	store.Close()
 	log.Info("stopped")
 	return nil
+}
+
+// initProvider runs Init, retrying while ZooKeeper is unavailable for up to
+// connectTimeout, as connect waits for the session: a session does not
+// mean the ensemble answers writes in time (a fresh ensemble's first write,
+// a leader election), and Init is safe to repeat.
+func initProvider(ctx context.Context, p *provider.Provider, log *slog.Logger) error {
+	deadline := time.Now().Add(connectTimeout)
+	for {
+		err := p.Init()
+		if err == nil || !errors.Is(err, zkstore.ErrUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		log.Warn("initialising znodes: zookeeper unavailable, retrying", "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // metricsSource feeds the gauges from the provider.
