@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -27,7 +28,8 @@ const testSecret = "integration-test-secret-0123456789"
 // the shared Traefik's root key, with its bookkeeping under stateRoot.
 func newProvider(t *testing.T, stateRoot string) *provider.Provider {
 	t.Helper()
-	store, err := zkstore.Connect(zkstore.Options{Servers: env.servers, SessionTimeout: 4 * time.Second, OpTimeout: 3 * time.Second})
+	// Generous timeouts: a loaded 2-core machine can stall processes for seconds.
+	store, err := zkstore.Connect(zkstore.Options{Servers: env.servers, SessionTimeout: 10 * time.Second, OpTimeout: 5 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
 	require.NoError(t, store.WaitConnected(20*time.Second))
@@ -271,7 +273,7 @@ func TestTwoProvidersApplyConcurrently(t *testing.T) {
 				defer wg.Done()
 				for i := w; i < perReplica; i += 16 {
 					n := r*perReplica + i
-					res, err := p.Start(ctx, notebook(fmt.Sprintf("rep%d", n), a))
+					res, err := startRetryingUnavailable(ctx, p, notebook(fmt.Sprintf("rep%d", n), a))
 					if err != nil {
 						errs <- err
 						continue
@@ -358,4 +360,18 @@ func TestApplyAfterLeaderKilled(t *testing.T) {
 	t.Logf("apply succeeded after %d attempt(s)", attempts)
 	waitBody(t, web+second.Routes[0].Path+"/", "", "A ", 30*time.Second)
 	waitBody(t, web+first.Routes[0].Path+"/", "", "A ", 5*time.Second)
+}
+
+// startRetryingUnavailable retries a start while ZooKeeper is unavailable,
+// as a client retries a 503: under load a call can time out, and the plan
+// is idempotent.
+func startRetryingUnavailable(ctx context.Context, p *provider.Provider, e *execution.Execution) (provider.Result, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		res, err := p.Start(ctx, e)
+		if err == nil || !errors.Is(err, zkstore.ErrUnavailable) || time.Now().After(deadline) {
+			return res, err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

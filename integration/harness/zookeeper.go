@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -528,7 +529,28 @@ func (e *Ensemble) Freeze(i int) error {
 		return err
 	}
 	n.frozen = true
-	return nil
+	// The signal is delivered asynchronously; return only once the kernel
+	// reports the JVM stopped, so a test's next request meets a frozen node.
+	return waitStopped(n.proc.pid(), 5*time.Second)
+}
+
+// waitStopped polls /proc/<pid>/stat until the process state is 'T' (stopped).
+func waitStopped(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return err
+		}
+		// The state follows the command name, which is in parentheses.
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'T' {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pid %d not stopped %s after SIGSTOP", pid, timeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Thaw continues a frozen node i with SIGCONT.

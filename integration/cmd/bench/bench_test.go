@@ -1,0 +1,99 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+)
+
+func TestPercentileAndMedian(t *testing.T) {
+	xs := make([]float64, 300)
+	for i := range xs {
+		xs[i] = float64(300 - i) // 300..1, unsorted
+	}
+	assert.Equal(t, 150.0, percentile(xs, 50))
+	assert.Equal(t, 297.0, percentile(xs, 99), "nearest rank: the 297th of 300")
+	assert.Equal(t, 300.0, percentile(xs, 100))
+	assert.Equal(t, 1.0, percentile(xs, 0))
+	assert.Equal(t, 300.0, xs[0], "the input is not sorted in place")
+	assert.Equal(t, 0.0, percentile(nil, 99))
+	assert.Equal(t, 2.0, median([]float64{3, 1, 2}))
+	assert.Equal(t, 2.5, median([]float64{4, 1, 2, 3}))
+	assert.True(t, math.IsNaN(medianOr(nil)))
+}
+
+func TestFormatting(t *testing.T) {
+	assert.Equal(t, "0", count(0))
+	assert.Equal(t, "1,000", count(1000))
+	assert.Equal(t, "10,300", count(10300))
+	assert.Equal(t, "1,234,567", count(1234567))
+	assert.Equal(t, "450 ms", secs(450))
+	assert.Equal(t, "4.70 s", secs(4700))
+	assert.Equal(t, "85.3 s", secs(85300))
+	assert.Equal(t, "4.21 ms", millis(4.213))
+	assert.Equal(t, "–", secs(math.NaN()))
+}
+
+// The log lines below are Traefik v3.6.12's, as the harness starts it.
+func TestTraefikLogClassification(t *testing.T) {
+	const pfx = "2026-11-22T01:00:06Z DBG ../../root/go/pkg/mod/github.com/traefik/traefik/v3@v3.6.12/pkg/provider/kv/storewrapper.go:78 > "
+	lines := []string{
+		pfx + "List: bench-sidecar",
+		pfx + "List: bench-sidecar2",
+		pfx + "WatchTree: bench-sidecar",
+		"2026-11-22T01:00:06Z DBG ../../root/go/pkg/mod/github.com/traefik/traefik/v3@v3.6.12/pkg/server/configurationwatcher.go:227 > Configuration received config={\"http\":{}} providerName=zookeeper",
+		"2026-11-22T01:07:29Z DBG ../../usr/local/go/src/log/log.go:244 > 2026/11/22 01:07:27 structs.go:22: recv loop terminated: failed to read from connection: read tcp 127.0.0.1:33216->127.0.0.1:43133: i/o timeout",
+		"2026-11-22T00:59:23Z ERR ../../root/go/pkg/mod/github.com/traefik/traefik/v3@v3.6.12/pkg/provider/kv/kv.go:127 > Provider error, retrying in 260.105866ms error=\"the WatchTree channel is closed\" providerName=zookeeper",
+		"2026-11-22T01:08:28Z ERR ../../root/go/pkg/mod/github.com/traefik/traefik/v3@v3.6.12/pkg/server/service/managerfactory.go:52 > Error appending dashboard to API router error=\"parsing index template\"",
+		"2026-11-22T01:16:19Z ERR ../../root/go/pkg/mod/github.com/traefik/traefik/v3@v3.6.12/pkg/server/router/router.go:261 > error=\"the service \\\"zsc-9a2a60a42edb8ece-9@zookeeper\\\" does not exist\" entryPointName=web",
+		"2026-11-22T01:16:19Z ERR ../../root/go/pkg/mod/github.com/traefik/traefik/v3@v3.6.12/pkg/x.go:1 > something else failed",
+	}
+	dir := t.TempDir()
+	log := filepath.Join(dir, "traefik.log")
+	// The last line is unfinished: it must not be classified yet.
+	require.NoError(t, os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"+pfx+"List: bench-si"), 0o644))
+	o := &traefikObs{name: "t", root: "bench-sidecar", logPath: log}
+	lists, configs := o.counts()
+	assert.Equal(t, 1, lists, "only the root's own List lines")
+	assert.Equal(t, 1, configs)
+	assert.Equal(t, 1, o.serviceMissing)
+	var kinds []string
+	for _, e := range o.eventsSince(time.Time{}) {
+		kinds = append(kinds, e.kind)
+	}
+	assert.Equal(t, []string{"list", "config", "disturb", "disturb", "error"}, kinds)
+
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("decar\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	lists, _ = o.counts()
+	assert.Equal(t, 2, lists, "a line completed by a later write")
+}
+
+func TestBaselineLayout(t *testing.T) {
+	b := &baseline{root: "/bench-baseline", rootKey: "bench-baseline", backend: "http://127.0.0.1:8080"}
+	kvs, err := b.kvs(7)
+	require.NoError(t, err)
+	require.Len(t, kvs, 8, "the same 8 znodes per route as the sidecar writes")
+	empty := 0
+	for _, kv := range kvs {
+		assert.True(t, strings.HasPrefix(kv.Key, "/bench-baseline/http/"), kv.Key)
+		assert.NotEqual(t, kvschema.DirectoryValue, kv.Value, "no directory holds \"true\"")
+		if kv.Value == "" {
+			empty++
+		}
+	}
+	assert.Equal(t, 5, empty, "router, service, loadBalancer, servers, servers/0")
+	assert.Equal(t, "/zoe/proxy/"+routeKey(7), b.path(7))
+	assert.Len(t, routeKey(7), 64)
+}

@@ -1,0 +1,181 @@
+// Command bench measures the sidecar against real components: a 3-node
+// ZooKeeper ensemble, Traefik v3 with its ZooKeeper provider, and the
+// sidecar binary, nothing mocked. It prints a table and writes
+// results.csv, plots and README.md to -out. `make bench` runs it.
+//
+// Measured in one run:
+//  1. hook → served (start hook sent → first 200 through Traefik for its
+//     path) with 100, 1,000 and 5,000 routes present, for the sidecar and
+//     for a baseline: the same routes written as a generic KV client does
+//     (empty directory znodes, plain creates, a separate kick);
+//  2. sidecar overhead: start hook → ZooKeeper transaction committed, with
+//     0, 1,000 and 10,000 routes present;
+//  3. a burst of 1,000 start hooks from 32 clients: time until all are
+//     served, transactions, kicks, Traefik reloads, and Traefik's reload
+//     cycle at that size;
+//  4. the sidecar's peak RSS with 10,000 routes owned;
+//  5. stop hook → 404 through Traefik at 1,000 routes.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+)
+
+// config is what a run measures.
+type config struct {
+	out             string
+	reps            int
+	throttle        time.Duration
+	budget          time.Duration
+	quick           bool
+	servedAt        []int // hook → served sizes
+	ratioAt         int   // size of the ratio target
+	stopAt          int
+	overheadAt      []int
+	overheadSamples int
+	burstHooks      int
+	burstClients    int
+}
+
+func main() {
+	sidecarBin := flag.String("sidecar", "", "sidecar binary (default: build it from this checkout)")
+	out := flag.String("out", "docs/bench", "directory for results.csv, the plots and README.md")
+	quick := flag.Bool("quick", false, "small sizes, for development (results are not comparable with a full run)")
+	reps := flag.Int("reps", 3, "repetitions of every hook → served and stop → 404 measurement (medians are reported)")
+	throttle := flag.Duration("throttle", 100*time.Millisecond, "Traefik's providers.providersThrottleDuration")
+	budget := flag.Duration("budget", 17*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
+	flag.Parse()
+	cfg := config{
+		out: *out, reps: max(1, *reps), throttle: *throttle, budget: *budget, quick: *quick,
+		servedAt: []int{100, 1000, 5000}, ratioAt: 1000, stopAt: 1000,
+		overheadAt: []int{0, 1000, 10000}, overheadSamples: 300,
+		burstHooks: 1000, burstClients: 32,
+	}
+	if *quick {
+		cfg.servedAt, cfg.ratioAt, cfg.stopAt = []int{20, 100, 300}, 100, 100
+		cfg.overheadAt, cfg.overheadSamples = []int{0, 100, 1000}, 50
+		cfg.burstHooks = 200
+	}
+	if err := run(cfg, *sidecarBin); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg config, sidecarBin string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	began := time.Now()
+	progress := func(format string, args ...any) {
+		fmt.Printf("[%6.1fs] "+format+"\n", append([]any{time.Since(began).Seconds()}, args...)...)
+	}
+	res := &results{cfg: cfg, info: collectInfo(cfg.out)}
+	res.info.Began = began
+
+	progress("preparing: ZooKeeper package, Traefik %s binary (built once, minutes), sidecar binary", harness.TraefikVersion)
+	if err := harness.EnsureZooKeeper(ctx); err != nil {
+		return err
+	}
+	if _, err := harness.TraefikBinary(ctx); err != nil {
+		return err
+	}
+	if sidecarBin == "" {
+		bin, err := harness.SidecarBinary(ctx)
+		if err != nil {
+			return err
+		}
+		sidecarBin = bin
+	}
+	res.info.Sidecar = sidecarVersion(sidecarBin)
+	backend, err := harness.StartBackend("bench")
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	b := &bench{cfg: cfg, deadline: began.Add(cfg.budget), sidecar: sidecarBin, token: randomHex(16), secret: randomHex(32), backend: backend, res: res, progress: progress}
+
+	phase := func(name string, f func() error) error {
+		start := time.Now()
+		progress("=== %s", name)
+		err := f()
+		res.phases = append(res.phases, phaseTime{name, time.Since(start)})
+		progress("=== %s done in %s", name, time.Since(start).Round(time.Second))
+		return err
+	}
+	if err := phase("sidecar overhead and memory", func() error { return b.overhead(ctx) }); err != nil {
+		return err
+	}
+
+	progress("starting the 3-node ZooKeeper ensemble for the Traefik phases")
+	ens, err := harness.StartEnsemble(ctx, harness.EnsembleOptions{Nodes: 3})
+	if err != nil {
+		return err
+	}
+	defer ens.Close()
+	res.servers = ens.Servers()
+	conn, err := connectZK(ens.Servers())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := phase("hook → served (sidecar vs baseline) and stop → 404", func() error { return b.served(ctx, ens, conn) }); err != nil {
+		return err
+	}
+	if err := phase("burst", func() error { return b.burst(ctx, ens, conn) }); err != nil {
+		return err
+	}
+	res.info.Took = time.Since(began)
+	res.info.LoadEnd = loadAvg()
+
+	report := res.report()
+	fmt.Println()
+	fmt.Println(report)
+	if err := res.write(cfg.out, report); err != nil {
+		return err
+	}
+	progress("wrote %s/results.csv, %s/hook-to-served.svg, %s/overhead.svg and %s/README.md", cfg.out, cfg.out, cfg.out, cfg.out)
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func newGet(ctx context.Context, url, token string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, nil
+}
+
+func getJSON(req *http.Request, v any) error {
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 500))
+		return fmt.Errorf("GET %s: %s %s", req.URL, resp.Status, data)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
