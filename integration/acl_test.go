@@ -6,11 +6,13 @@ package integration
 // raw ZooKeeper clients showing what anyone else can and cannot do.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +41,24 @@ func connectAs(t *testing.T, user, password string) *zk.Conn {
 		require.NoError(t, conn.AddAuth("digest", []byte(user+":"+password)))
 	}
 	return conn
+}
+
+// lockedBuffer collects a process's output while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // aclOp runs one ZooKeeper call and returns its error.
@@ -201,18 +221,33 @@ func TestACLDigestAuth(t *testing.T) {
 	})
 
 	apiStep(t, "a Traefik without credentials reads nothing", func(t *testing.T) {
-		nctx, ncancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var out lockedBuffer
+		nctx, ncancel := context.WithTimeout(context.Background(), 8*time.Second)
 		defer ncancel()
-		nt, err := harness.StartTraefik(nctx, harness.TraefikOptions{Endpoints: env.servers, RootKey: aclRoot})
+		nt, err := harness.StartTraefik(nctx, harness.TraefikOptions{Endpoints: env.servers, RootKey: aclRoot, Log: &out})
 		if err == nil {
 			_ = nt.Close()
 			t.Fatal("Traefik without credentials became ready on a root it may not read")
 		}
-		// The error carries Traefik's log tail.
-		msg := err.Error()
-		t.Logf("Traefik without credentials: %s", tail(msg, 1500))
-		assert.True(t, strings.Contains(msg, "not authenticated") || strings.Contains(msg, "NoAuth") ||
-			strings.Contains(msg, "authentication"), "log tail names the auth failure")
+		var provider []string
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.Contains(line, "> List: ") || strings.Contains(line, "> WatchTree: ") ||
+				(strings.Contains(line, " ERR ") && strings.Contains(line, "providerName=zookeeper")) {
+				provider = append(provider, line[strings.Index(line, "> ")+2:])
+			}
+		}
+		t.Logf("Traefik without credentials, its ZooKeeper provider's log lines:\n%s", tail(strings.Join(provider, "\n"), 3000))
+		assert.Contains(t, out.String(), "Cannot build the configuration error=\"zk: not authenticated\"", "its first List is refused")
+		received := func(log string) bool {
+			for _, line := range strings.Split(log, "\n") {
+				if strings.Contains(line, "> Configuration received") && strings.Contains(line, "providerName=zookeeper") {
+					return true
+				}
+			}
+			return false
+		}
+		assert.False(t, received(out.String()), "it received no configuration from ZooKeeper")
+		assert.True(t, received(tr.Logs()), "(the authenticated Traefik did)")
 	})
 
 	apiStep(t, "stop makes the route 404 through the authenticated Traefik", func(t *testing.T) {
