@@ -456,13 +456,15 @@ func TestRoutesHostMode(t *testing.T) {
 	}
 	got, err := Routes(&e, s, d, true)
 	require.NoError(t, err)
-	const host = "jupyter0-42-zoe-prod.proxy.example.com"
+	// Two proxied ports of one service: one host per port.
+	const host4040 = "jupyter0-4040-42-zoe-prod.proxy.example.com"
+	const host = "jupyter0-8888-42-zoe-prod.proxy.example.com"
 	want := []state.Route{
 		{
 			ExecutionID: "42", Service: "jupyter0", Port: 4040, Key: d.Key("42", "jupyter0", 4040),
-			Path: "/", Host: host,
+			Path: "/", Host: host4040,
 			Traefik: kvschema.Route{
-				Rule: "Host(`" + host + "`)", Backend: "http://10.1.2.3:32769",
+				Rule: "Host(`" + host4040 + "`)", Backend: "http://10.1.2.3:32769",
 				EntryPoints: []string{"websecure"}, TLS: &kvschema.RouterTLSConfig{CertResolver: "le"},
 			},
 		},
@@ -504,6 +506,38 @@ func TestRoutesTLS(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRoutesHostModeSinglePortAndCollisions(t *testing.T) {
+	d := testDeriver(t)
+	s := Settings{Routing: RoutingHost, ProxyDomain: "apps.test"}
+	one := Execution{ID: "7", Services: []Service{{Name: "nb0", Ports: []Port{
+		{PortNumber: 8888, Proxy: true, ExternalIP: "10.0.0.1", ExternalPort: 1},
+		{PortNumber: 22, ExternalIP: "10.0.0.1", ExternalPort: 2},
+	}}}}
+	got, err := Routes(&one, s, d, true)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "nb0-7-zoe-prod.apps.test", got[0].Host, "one proxied port: Zoe's naming unchanged")
+
+	clash := Execution{ID: "7", Services: []Service{
+		{Name: "svc", Ports: []Port{
+			{PortNumber: 8888, Proxy: true, ExternalIP: "10.0.0.1", ExternalPort: 1},
+			{PortNumber: 9999, Proxy: true, ExternalIP: "10.0.0.1", ExternalPort: 2},
+		}},
+		{Name: "svc-8888", Ports: []Port{{PortNumber: 80, Proxy: true, ExternalIP: "10.0.0.1", ExternalPort: 3}}},
+	}}
+	_, err = Routes(&clash, s, d, true)
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "execution.services[1].ports[0]", fe.Field)
+	assert.Contains(t, fe.Message, "svc-8888-7-zoe-prod.apps.test")
+
+	hyphen := one
+	hyphen.ID = "7-1"
+	_, err = Routes(&hyphen, s, d, true)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "execution.services[0].ports[0]", fe.Field)
 }
 
 func TestRoutesHostModeErrorNamesPort(t *testing.T) {

@@ -122,7 +122,15 @@ func FuzzExecutionRoutes(f *testing.F) {
 
 		seenKeys := map[string]bool{}
 		seenPorts := map[string]bool{}
-		hostOf := map[string]string{} // host → service
+		hostOf := map[string]string{} // host → service/port
+		proxiedOf := map[string]int{}
+		for _, svc := range e.Services {
+			for _, p := range svc.Ports {
+				if p.Proxy {
+					proxiedOf[svc.Name]++
+				}
+			}
+		}
 		for i, r := range routes {
 			if i > 0 {
 				prev := routes[i-1]
@@ -141,7 +149,11 @@ func FuzzExecutionRoutes(f *testing.F) {
 
 			if host {
 				require.Equal(t, "/", r.Path)
-				require.Equal(t, strings.ToLower(r.Service+"-"+string(e.ID)+"-zoe-prod")+".proxy.example.com", r.Host)
+				label := r.Service
+				if proxiedOf[r.Service] > 1 {
+					label += "-" + strconv.Itoa(r.Port)
+				}
+				require.Equal(t, strings.ToLower(label+"-"+string(e.ID)+"-zoe-prod")+".proxy.example.com", r.Host)
 				rule, err := kvschema.HostRule(r.Host)
 				require.NoError(t, err)
 				require.Equal(t, rule, r.Traefik.Rule)
@@ -150,13 +162,11 @@ func FuzzExecutionRoutes(f *testing.F) {
 				require.Equal(t, r.Host, m[1])
 				require.Empty(t, r.Traefik.StripPrefix)
 				require.Equal(t, &kvschema.RouterTLSConfig{}, r.Traefik.TLS)
-				// Known limitation (reported in issue 7): a host names a
-				// service, not a port, so two proxied ports of one service
-				// share a host. Different services never do.
+				// Every proxied port has a host of its own.
 				if other, ok := hostOf[r.Host]; ok {
-					require.Equal(t, other, r.Service, "services %s and %s share host %s", other, r.Service, r.Host)
+					require.Failf(t, "shared host", "%s and %s share host %s", other, sp, r.Host)
 				}
-				hostOf[r.Host] = r.Service
+				hostOf[r.Host] = sp
 			} else {
 				require.Empty(t, r.Host)
 				require.Equal(t, fuzzBase+"/"+r.Key, r.Path)

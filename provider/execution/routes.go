@@ -65,15 +65,29 @@ func Routes(e *Execution, s Settings, d *keys.Deriver, withBackends bool) ([]sta
 		return nil, err
 	}
 	var routes []state.Route
+	hosts := map[string]bool{}
 	for i, svc := range e.Services {
+		proxied := 0
+		for _, port := range svc.Ports {
+			if port.Proxy {
+				proxied++
+			}
+		}
 		for j, port := range svc.Ports {
 			if !port.Proxy {
 				continue
 			}
 			field := fmt.Sprintf("execution.services[%d].ports[%d]", i, j)
-			route, err := newRoute(string(e.ID), svc.Name, port, s, d, withBackends)
+			route, err := newRoute(string(e.ID), svc.Name, port, proxied > 1, s, d, withBackends)
 			if err != nil {
 				return nil, &FieldError{Field: field, Message: err.Error()}
+			}
+			if route.Host != "" {
+				// Names like "svc" port 8888 and "svc-8888" could meet.
+				if hosts[route.Host] {
+					return nil, &FieldError{Field: field, Message: fmt.Sprintf("host %s is already used by another port of this execution", route.Host)}
+				}
+				hosts[route.Host] = true
 			}
 			routes = append(routes, route)
 		}
@@ -87,7 +101,9 @@ func Routes(e *Execution, s Settings, d *keys.Deriver, withBackends bool) ([]sta
 	return routes, nil
 }
 
-func newRoute(executionID, service string, port Port, s Settings, d *keys.Deriver, withBackend bool) (state.Route, error) {
+// newRoute builds one port's route. In host routing a service with several
+// proxied ports gets one host per port ("<service>-<port>-<execution>-...").
+func newRoute(executionID, service string, port Port, hostPerPort bool, s Settings, d *keys.Deriver, withBackend bool) (state.Route, error) {
 	key := d.Key(executionID, service, port.PortNumber)
 	r := state.Route{
 		ExecutionID: executionID,
@@ -99,7 +115,11 @@ func newRoute(executionID, service string, port Port, s Settings, d *keys.Derive
 	var err error
 	switch s.Routing {
 	case RoutingHost:
-		if r.Host, err = keys.HostName(service, executionID, d.Deployment(), s.ProxyDomain); err != nil {
+		label := service
+		if hostPerPort {
+			label += "-" + strconv.Itoa(port.PortNumber)
+		}
+		if r.Host, err = keys.HostName(label, executionID, d.Deployment(), s.ProxyDomain); err != nil {
 			return r, err
 		}
 		r.Path = "/"

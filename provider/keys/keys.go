@@ -93,6 +93,12 @@ func HostName(service, executionID, deployment, domain string) (string, error) {
 	// Validate before lowercasing: strings.ToLower also folds some
 	// non-ASCII letters into ASCII ones (the Kelvin sign U+212A into 'k',
 	// U+0130 into 'i'), which would give two different inputs one host.
+	// The execution id is the one part that varies between executions; with
+	// no '-' in it, "<service>-<execution>-<deployment>" can be split back
+	// uniquely (the deployment is fixed), so two executions never share a host.
+	if strings.Contains(executionID, "-") {
+		return "", fmt.Errorf("%w: execution id %q must not contain '-' in host routing", ErrHostName, executionID)
+	}
 	label := service + "-" + executionID + "-" + deployment
 	if err := kvschema.ValidateName(label); err != nil {
 		return "", fmt.Errorf("%w: %q is not a DNS label (letters, digits, '-', at most %d characters)", ErrHostName, label, kvschema.MaxNameLength)

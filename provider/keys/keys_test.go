@@ -223,6 +223,7 @@ func TestHostName(t *testing.T) {
 		{"single-label domain", "spark0", "7", "zoe", "localhost", "spark0-7-zoe.localhost"},
 		{"label of exactly 63 characters", strings.Repeat("s", 56), "42", "zoe", "example.com", strings.Repeat("s", 56) + "-42-zoe.example.com"},
 		{"empty domain", "jupyter0", "42", "zoe-prod", "", ""},
+		{"hyphen in execution id", "a", "b-c", "zoe", "example.com", ""},
 		{"domain of dots only", "jupyter0", "42", "zoe-prod", "..", ""},
 		{"label of 64 characters", strings.Repeat("s", 57), "42", "zoe", "example.com", ""},
 		{"underscore in service", "jupyter_0", "42", "zoe-prod", "example.com", ""},
