@@ -40,7 +40,7 @@ integration: deps build
 	if [ $$rc -ne 0 ]; then echo "--- integration tests failed; last 150 lines of integration-test.log:"; tail -150 integration-test.log; fi; \
 	exit $$rc
 
-test: fmt-check vet unit compose-check integration
+test: fmt-check vet unit fuzz compose-check integration
 
 deps: zookeeper traefik
 
