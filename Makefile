@@ -74,7 +74,8 @@ fuzz:
 	@set -eo pipefail; for spec in $$(grep -l '^func Fuzz' $$(git ls-files '*_test.go') | xargs -n1 dirname | sort -u); do \
 		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$spec/*_test.go | sed 's/^func //'); do \
 			echo "fuzz: $$spec $$target ($(FUZZTIME))"; \
-			$(GO) test ./$$spec -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) 2>&1 | tail -2; \
+			if ! $(GO) test ./$$spec -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) > fuzz.log 2>&1; then \
+				grep -v '^fuzz: elapsed' fuzz.log; exit 1; fi; tail -1 fuzz.log; \
 		done; \
 	done
 
@@ -91,4 +92,4 @@ demo: deps build
 	$(GO) run ./integration/cmd/demo -sidecar $(CURDIR)/$(BIN)
 
 clean:
-	rm -rf bin integration-test.log
+	rm -rf bin integration-test.log fuzz.log
