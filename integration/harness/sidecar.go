@@ -165,8 +165,6 @@ func (s *Sidecar) Pid() int {
 	return s.proc.pid()
 }
 
-// LogPath returns the sidecar's log file; it is removed by Close.
-func (s *Sidecar) LogPath() string { return s.logPath }
 
 // Logs returns what the sidecar logged so far.
 func (s *Sidecar) Logs() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,9 @@ func (b *bench) overhead(ctx context.Context) error {
 	}
 	defer ens.Close()
 	b.res.info.ZooKeeper = zkVersion(ens.Servers()[0])
+	if err := warmUp(ens.Servers()); err != nil {
+		return err
+	}
 	s, err := b.startSidecar(ctx, ens.Servers(), "bench-overhead")
 	if err != nil {
 		return err
@@ -147,6 +151,56 @@ func (b *bench) overhead(ctx context.Context) error {
 	b.progress("memory: %d routes owned: peak RSS %.1f MiB after the writes, %.1f MiB after GET /v1/routes; RSS now %.1f MiB",
 		present, mib(hwm), mib(hwm2), mib(rss))
 	return nil
+}
+
+// warmUpTxns scratch transactions shaped like the sidecar's (a set, route
+// creates and deletes), each followed by a read, from a few concurrent
+// clients, run before the overhead is timed, so that the samples do not
+// pay for freshly started JVMs (class loading, JIT compilation), which a
+// long-running ensemble has long done.
+const (
+	warmUpTxns    = 6000
+	warmUpClients = 4
+)
+
+func warmUp(servers []string) error {
+	conn, err := connectZK(servers)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	const dir = "/bench-warmup"
+	if _, err := conn.Create(dir, nil, 0, openACL); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, warmUpClients)
+	for c := range warmUpClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range warmUpTxns / warmUpClients {
+				ops := []any{&zk.SetDataRequest{Path: dir, Data: []byte(strconv.Itoa(i)), Version: -1}}
+				for j := range 8 {
+					ops = append(ops, &zk.CreateRequest{Path: fmt.Sprintf("%s/c%d-%d", dir, c, j), Data: []byte("true"), Acl: openACL})
+				}
+				for j := range 8 {
+					ops = append(ops, &zk.DeleteRequest{Path: fmt.Sprintf("%s/c%d-%d", dir, c, j), Version: -1})
+				}
+				if _, err := conn.Multi(ops...); err != nil {
+					errs <- fmt.Errorf("ZooKeeper warm-up: %w", err)
+					return
+				}
+				if _, _, err := conn.Get(dir); err != nil {
+					errs <- fmt.Errorf("ZooKeeper warm-up: %w", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // overheadWarmup hooks precede each size's samples, unrecorded: the first

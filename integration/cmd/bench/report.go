@@ -130,17 +130,25 @@ func collectInfo(out string) runInfo {
 	} else {
 		info.Commit = "unknown"
 	}
-	// Tracked files changed since the commit, except the bench's own output.
-	if b, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
+	// Source not in the commit: changed tracked files and untracked Go
+	// files or directories, except the bench's own output.
+	if b, err := exec.Command("git", "status", "--porcelain").Output(); err == nil {
 		outDir := filepath.ToSlash(filepath.Clean(out)) + "/"
 		for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 			if len(line) < 4 {
 				continue
 			}
 			f := strings.TrimSpace(line[3:])
-			if !strings.HasPrefix(f, outDir) {
-				info.Dirty = append(info.Dirty, f)
+			if strings.HasPrefix(f, outDir) || (strings.HasSuffix(f, "/") && strings.HasPrefix(outDir, f)) {
+				continue // the bench's output, or an untracked directory holding it
 			}
+			if strings.HasPrefix(line, "??") {
+				if !strings.HasSuffix(f, "/") && !strings.HasSuffix(f, ".go") {
+					continue
+				}
+				f += " (untracked)"
+			}
+			info.Dirty = append(info.Dirty, f)
 		}
 	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -489,9 +497,19 @@ func (r *results) plotServed(path string) error {
 		}
 		p.Add(l)
 	}
-	p.Legend.Top, p.Legend.Left = false, false
-	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(6), vg.Points(6)
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(4)
 	p.X.Min, p.X.Max = float64(r.cfg.servedAt[0])*0.7, float64(r.cfg.servedAt[len(r.cfg.servedAt)-1])*1.4
+	// Room above the highest point for the legend (log scale).
+	lo, hi := math.Inf(1), 0.0
+	for _, s := range r.samples {
+		if s.Section == secServed && s.Metric == "served" {
+			lo, hi = math.Min(lo, s.Value/1000), math.Max(hi, s.Value/1000)
+		}
+	}
+	if hi > 0 {
+		p.Y.Min, p.Y.Max = lo/1.5, hi*3
+	}
 	return p.Save(8*vg.Inch, 5*vg.Inch, path)
 }
 
@@ -560,7 +578,7 @@ func (r *results) plotOverhead(path string) error {
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
 	p.Y.Min = 0
-	p.Y.Max = math.Max(targetP99ms*1.3, maxOf(p99)*1.15)
+	p.Y.Max = math.Max(targetP99ms*1.5, maxOf(p99)*1.45) // room for the legend
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
 }
 
