@@ -165,7 +165,6 @@ func (s *Sidecar) Pid() int {
 	return s.proc.pid()
 }
 
-
 // Logs returns what the sidecar logged so far.
 func (s *Sidecar) Logs() string {
 	b, _ := os.ReadFile(s.logPath)
