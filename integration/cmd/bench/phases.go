@@ -615,6 +615,42 @@ func (b *bench) burst(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn)
 
 var errRetryBurst = errors.New("burst disturbed")
 
+// burstCounters are the counters read before and after a burst: sidecar
+// commits, kicks (root children version: a kick creates and deletes one
+// child), Traefik reloads, walks and configurations received.
+type burstCounters struct {
+	commits, reloads float64
+	rootCversion     int32
+	lists, configs   int
+}
+
+// kicks of a difference of counters: each kick adds two to the root's
+// children version.
+func (c burstCounters) kicks() int32 { return c.rootCversion / 2 }
+
+func takeBurstCounters(ctx context.Context, conn *zk.Conn, s *harness.Sidecar, o *traefikObs, root string) (burstCounters, error) {
+	var c burstCounters
+	var err error
+	if c.commits, err = sidecarCommits(ctx, s); err != nil {
+		return c, err
+	}
+	if c.reloads, err = o.reloads(ctx); err != nil {
+		return c, err
+	}
+	_, rootStat, err := conn.Get("/" + root)
+	if err != nil {
+		return c, err
+	}
+	c.rootCversion = rootStat.Cversion
+	c.lists, c.configs = o.counts()
+	return c, nil
+}
+
+func (c burstCounters) minus(o burstCounters) burstCounters {
+	return burstCounters{commits: c.commits - o.commits, reloads: c.reloads - o.reloads,
+		rootCversion: c.rootCversion - o.rootCversion, lists: c.lists - o.lists, configs: c.configs - o.configs}
+}
+
 // burstOnce runs the burst on a fresh Traefik root. A burst spoiled by
 // Traefik's session trouble is redone under a new root after the old
 // routes are stopped, which is slow; it is rare.
@@ -622,19 +658,10 @@ func (b *bench) burstOnce(ctx context.Context, conn *zk.Conn, s *harness.Sidecar
 	if err := idle(ctx, o); err != nil {
 		return err
 	}
-	commits0, err := sidecarCommits(ctx, s)
+	before, err := takeBurstCounters(ctx, conn, s, o, root)
 	if err != nil {
 		return err
 	}
-	reloads0, err := o.reloads(ctx)
-	if err != nil {
-		return err
-	}
-	_, rootStat0, err := conn.Get("/" + root)
-	if err != nil {
-		return err
-	}
-	lists0, configs0 := o.counts()
 
 	n, clients := b.cfg.burstHooks, b.cfg.burstClients
 	all := ids(fmt.Sprintf("b%d-", attempt), 0, n)
@@ -717,19 +744,11 @@ func (b *bench) burstOnce(ctx context.Context, conn *zk.Conn, s *harness.Sidecar
 	if err := idle(ctx, o); err != nil {
 		return err
 	}
-	commits1, err := sidecarCommits(ctx, s)
+	after, err := takeBurstCounters(ctx, conn, s, o, root)
 	if err != nil {
 		return err
 	}
-	reloads1, err := o.reloads(ctx)
-	if err != nil {
-		return err
-	}
-	_, rootStat1, err := conn.Get("/" + root)
-	if err != nil {
-		return err
-	}
-	lists1, configs1 := o.counts()
+	d := after.minus(before)
 
 	add := func(metric string, v float64, unit string) {
 		b.res.add(sample{Section: secBurst, Variant: "sidecar", Routes: n, Present: n, Rep: 1, Metric: metric, Value: v, Unit: unit})
@@ -739,18 +758,18 @@ func (b *bench) burstOnce(ctx context.Context, conn *zk.Conn, s *harness.Sidecar
 	add("burst_duration", ms(tEnd.Sub(t0)), "ms")
 	add("all_served", ms(tAll.Sub(t0)), "ms")
 	add("served_after_burst_end", ms(tAll.Sub(tEnd)), "ms")
-	add("transactions", commits1-commits0, "count")
+	add("transactions", d.commits, "count")
 	// Every kick is a create and a delete of a root child: +2 cversion.
-	add("kicks", float64(rootStat1.Cversion-rootStat0.Cversion)/2, "count")
-	add("traefik_reloads", reloads1-reloads0, "count")
-	add("traefik_walks", float64(lists1-lists0), "count")
-	add("traefik_configs_received", float64(configs1-configs0), "count")
+	add("kicks", float64(d.kicks()), "count")
+	add("traefik_reloads", d.reloads, "count")
+	add("traefik_walks", float64(d.lists), "count")
+	add("traefik_configs_received", float64(d.configs), "count")
 	add("not_served_when_last_was", float64(pending), "count")
 	b.progress("burst: %d hooks from %d clients answered in %s; all served %s after the first hook, %s after the last answer; "+
 		"%v transactions, %v kicks, %v Traefik reloads (%d walks)",
 		n, clients, tEnd.Sub(t0).Round(time.Millisecond), tAll.Sub(t0).Round(time.Millisecond),
-		tAll.Sub(tEnd).Round(time.Millisecond), commits1-commits0, (rootStat1.Cversion-rootStat0.Cversion)/2,
-		reloads1-reloads0, lists1-lists0)
+		tAll.Sub(tEnd).Round(time.Millisecond), d.commits, d.kicks(),
+		d.reloads, d.lists)
 	return nil
 }
 
