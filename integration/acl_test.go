@@ -156,6 +156,9 @@ func TestACLDigestAuth(t *testing.T) {
 	ruleZ := "/" + aclRoot + "/http/routers/" + route.Router + "/rule"
 	serverZ := "/" + aclRoot + "/http/services/" + route.Router + "/loadBalancer/servers/0/url"
 	recordZ := aclStateRoot + "/executions/42"
+	for _, c := range []*zk.Conn{owner, reader, wrongPW, anonymous} {
+		syncZK(t, c)
+	}
 	rule, _, err := owner.Get(ruleZ)
 	require.NoError(t, err)
 	require.Contains(t, string(rule), route.Path)

@@ -270,6 +270,7 @@ type apiZK struct {
 
 func apiSnapshot(t *testing.T, conn *zk.Conn, stateRoot string) apiZK {
 	t.Helper()
+	syncZK(t, conn)
 	executions, _, err := conn.Children(stateRoot + "/executions")
 	require.NoError(t, err)
 	routers, _, err := conn.Children("/" + sharedRoot + "/http/routers")
@@ -287,6 +288,7 @@ func sortedCopy(s []string) []string {
 
 func apiZNodeExists(t *testing.T, conn *zk.Conn, path string) bool {
 	t.Helper()
+	syncZK(t, conn)
 	ok, _, err := conn.Exists(path)
 	require.NoError(t, err)
 	return ok

@@ -855,6 +855,10 @@ type chaosZKView struct {
 func readChaosZK(conn *zk.Conn) (*chaosZKView, error) {
 	root := "/" + chaosRoot
 	for attempt := 0; attempt < 20; attempt++ {
+		// Reads from a follower may lag the sidecars' committed writes.
+		if _, err := conn.Sync("/"); err != nil {
+			return nil, err
+		}
 		revData, before, err := conn.Get(chaosStateRoot + "/revision")
 		if err != nil {
 			return nil, err

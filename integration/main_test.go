@@ -147,6 +147,16 @@ func connect(t *testing.T) *zk.Conn {
 	return conn
 }
 
+// syncZK makes conn's server catch up with the leader. ZooKeeper lets a
+// follower answer reads before it has applied writes that another client
+// (the sidecar) already saw committed, so a check that follows the
+// sidecar's answer syncs first.
+func syncZK(t *testing.T, conn *zk.Conn) {
+	t.Helper()
+	_, err := conn.Sync("/")
+	require.NoError(t, err)
+}
+
 // startTraefik starts a Traefik of the test's own on another root key.
 func startTraefik(t *testing.T, root string) *harness.Traefik {
 	t.Helper()

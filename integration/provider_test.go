@@ -65,6 +65,7 @@ func notebook(id string, b *harness.Backend) *execution.Execution {
 
 func revisionVersion(t *testing.T, conn *zk.Conn, stateRoot string) int32 {
 	t.Helper()
+	syncZK(t, conn)
 	_, stat, err := conn.Get(stateRoot + "/revision")
 	require.NoError(t, err)
 	return stat.Version
@@ -176,6 +177,7 @@ func TestProviderGarbageCollection(t *testing.T) {
 	require.NoError(t, err)
 	waitStatus(t, web+gone.Routes[0].Path+"/", "", 404, 20*time.Second)
 	name := gone.Routes[0].Traefik.Name
+	syncZK(t, conn)
 	exists, _, err := conn.Exists("/" + sharedRoot + "/http/routers/" + name)
 	require.NoError(t, err)
 	require.True(t, exists, "a stop only tombstones")
@@ -183,6 +185,7 @@ func TestProviderGarbageCollection(t *testing.T) {
 	deleted, err := p.CollectGarbage(ctx, 3*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, 1, deleted)
+	syncZK(t, conn)
 	for _, dir := range []string{"routers", "services"} {
 		exists, _, err := conn.Exists("/" + sharedRoot + "/http/" + dir + "/" + name)
 		require.NoError(t, err)

@@ -238,6 +238,7 @@ func TestWebAppHostRouting(t *testing.T) {
 	assert.Equal(t, host, route.Host)
 	assert.Equal(t, "/", route.Path)
 
+	syncZK(t, conn)
 	rule, _, err := conn.Get("/" + sharedRoot + "/http/routers/" + route.Router + "/rule")
 	require.NoError(t, err)
 	assert.Equal(t, "Host(`"+host+"`)", string(rule))
@@ -284,6 +285,7 @@ func TestWebAppStripPrefix(t *testing.T) {
 	require.NotEqual(t, stripped.Path, full.Path)
 
 	// Only the stripping route has a middleware.
+	syncZK(t, conn)
 	mws, _, err := conn.Get("/" + sharedRoot + "/http/routers/" + stripped.Router + "/middlewares/0")
 	require.NoError(t, err)
 	assert.Equal(t, stripped.Router+"-strip", string(mws))
@@ -332,6 +334,7 @@ func TestWebAppZoeUI(t *testing.T) {
 	}
 	staticRouters := func(t *testing.T) []string {
 		t.Helper()
+		syncZK(t, conn)
 		children, _, err := conn.Children(routers)
 		require.NoError(t, err)
 		var out []string
@@ -451,6 +454,7 @@ func TestWebAppTLS(t *testing.T) {
 	conn := connect(t)
 	b := startBackend(t, "T")
 	route := webStart(t, sc, "55", "secure0", webPort{number: 8888, backend: b})[8888]
+	syncZK(t, conn)
 	tlsValue, _, err := conn.Get("/" + root + "/http/routers/" + route.Router + "/tls")
 	require.NoError(t, err)
 	t.Logf("router %s: tls znode = %q", route.Router, tlsValue)
