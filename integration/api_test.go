@@ -394,6 +394,7 @@ func TestAPIHookLifecycle(t *testing.T) {
 		assert.Regexp(t, `^zsc-`+started.Key[:16]+`-[0-9]+$`, started.Router)
 		assert.Equal(t, apiEnv(started.Path), got.Env, "env for the proxied port only")
 		assert.Nil(t, got.Served, "no ?wait, no served")
+		assert.Regexp(t, `^wait;dur=[0-9.]+, zk-read;dur=[0-9.]+, plan;dur=[0-9.]+, zk-commit;dur=[0-9.]+$`, r.header.Get("Server-Timing"))
 
 		assert.True(t, apiZNodeExists(t, conn, stateRoot+"/executions/42"))
 		assert.True(t, apiZNodeExists(t, conn, "/"+sharedRoot+"/http/routers/"+started.Router))

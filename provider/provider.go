@@ -84,6 +84,8 @@ type Provider struct {
 	store *zkstore.Store
 	log   *slog.Logger
 	queue chan *request
+	// view belongs to the writer goroutine (Run).
+	view writerView
 
 	transactions, conflicts, gcRuns, gcDeleted atomic.Int64
 }
@@ -94,6 +96,21 @@ type Result struct {
 	Routes []state.Route
 	// Changed is false when nothing had to be written.
 	Changed bool
+	// Timing says where the time went, for the API's Server-Timing header.
+	Timing Timing
+}
+
+// Timing splits the time a start or stop took in the writer.
+type Timing struct {
+	// Wait is from submission until the writer began the transaction
+	// that applied it (queueing, earlier transactions, conflict retries).
+	Wait time.Duration
+	// Read is reading what the plan needs from ZooKeeper.
+	Read time.Duration
+	// Plan is computing the plan and encoding the transaction.
+	Plan time.Duration
+	// Commit is the ZooKeeper multi.
+	Commit time.Duration
 }
 
 // New checks the configuration; call Init before use and Run to serve.

@@ -39,7 +39,19 @@ type executionChange struct {
 	// traefikVisible is true when something under Traefik's root changes,
 	// which needs a kick.
 	traefikVisible bool
+	// record is what happens to the execution's record.
+	record recordChange
 }
+
+// recordChange is what a transaction does to an execution's record.
+type recordChange int
+
+const (
+	recordKept recordChange = iota
+	recordCreated
+	recordUpdated
+	recordDeleted
+)
 
 func (c executionChange) size() int {
 	n := 0
@@ -122,6 +134,7 @@ func buildExecutionChange(l layout, revision int64, id string, recordVersion int
 	switch record := l.executionPath(id); {
 	case len(c.routes) == 0 && recordVersion >= 0:
 		c.ops = append(c.ops, zkstore.Delete(record, recordVersion))
+		c.record = recordDeleted
 	case len(c.routes) > 0:
 		data, err := json.Marshal(state.Execution{ID: id, Routes: sortedRoutes(c.routes), Revision: revision})
 		if err != nil {
@@ -129,8 +142,10 @@ func buildExecutionChange(l layout, revision int64, id string, recordVersion int
 		}
 		if recordVersion >= 0 {
 			c.ops = append(c.ops, zkstore.Set(record, data, recordVersion))
+			c.record = recordUpdated
 		} else {
 			c.ops = append(c.ops, zkstore.Create(record, data))
+			c.record = recordCreated
 		}
 	}
 	return c, nil

@@ -526,3 +526,31 @@ func TestLayoutPaths(t *testing.T) {
 	assert.Equal(t, "/traefik-zk-sidecar/executions/42", testLayout.executionPath("42"))
 	assert.Equal(t, "/traefik-zk-sidecar/tombstones/zsc-x-1", testLayout.tombstonePath("zsc-x-1"))
 }
+
+// The writer's view of which executions have a record follows what each
+// change does to the record.
+func TestBuildExecutionChangeRecord(t *testing.T) {
+	existing := testRoute("jupyter0", 8888, key8888, withName("zsc-356285bbd155c04b-3"))
+	other := testRoute("jupyter0", 4040, key4040, withName("zsc-a1b2c3d4e5f60718-3"))
+	fresh := testRoute("jupyter0", 4040, key4040)
+	tests := []struct {
+		name          string
+		recordVersion int32
+		plan          plan.Plan
+		want          recordChange
+	}{
+		{"first route of a new execution", -1, plan.Plan{Create: []state.Route{fresh}}, recordCreated},
+		{"a route added to an execution", 2, plan.Plan{Create: []state.Route{fresh}, Unchanged: []state.Route{existing}}, recordUpdated},
+		{"one of two routes stopped", 2, plan.Plan{Delete: []state.Route{other}, Unchanged: []state.Route{existing}}, recordUpdated},
+		{"the last route stopped", 2, plan.Plan{Delete: []state.Route{existing}}, recordDeleted},
+		{"nothing to do", 2, plan.Plan{Unchanged: []state.Route{existing}}, recordKept},
+		{"stop of an unknown execution", -1, plan.Plan{}, recordKept},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := buildExecutionChange(testLayout, 9, "42", tt.recordVersion, tt.plan)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, c.record)
+		})
+	}
+}

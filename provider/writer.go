@@ -21,6 +21,8 @@ type request struct {
 	desired []state.Route
 	stop    bool
 	done    chan requestResult
+	// enqueued is when the caller submitted it.
+	enqueued time.Time
 }
 
 type requestResult struct {
@@ -34,6 +36,7 @@ func (p *Provider) submit(ctx context.Context, r *request) (Result, error) {
 	}
 	r.ctx = ctx
 	r.done = make(chan requestResult, 1)
+	r.enqueued = time.Now()
 	select {
 	case p.queue <- r:
 	case <-ctx.Done():
@@ -121,7 +124,17 @@ func (p *Provider) applyBatch(batch []*request) {
 		if batch = dropAbandoned(batch); len(batch) == 0 {
 			return
 		}
+		reloaded := !p.view.valid
 		applied, err := p.applyOnce(batch)
+		if err != nil {
+			// A failed or unknown outcome leaves the view unproven.
+			p.view = writerView{}
+		}
+		if errors.Is(err, zkstore.ErrConflict) && !reloaded {
+			// The view was older than another writer's commit: plan
+			// again on fresh reads, without counting it as a race.
+			continue
+		}
 		if errors.Is(err, zkstore.ErrConflict) && conflicts < maxConflictRetries {
 			conflicts++
 			time.Sleep(time.Duration(rand.IntN(5*conflicts)+1) * time.Millisecond)
@@ -140,18 +153,29 @@ func (p *Provider) applyBatch(batch []*request) {
 // applyOnce commits one transaction holding the first requests of the batch
 // that fit, answers them, and says how many it answered.
 func (p *Provider) applyOnce(batch []*request) (int, error) {
-	_, version, meta, err := p.readRevision()
-	if err != nil {
-		return 0, err
+	began := time.Now()
+	if !p.view.valid {
+		v, err := p.loadView()
+		if err != nil {
+			return 0, err
+		}
+		p.view = v
 	}
+	version, meta := p.view.version, p.view.meta
 	revision := int64(version) + 1
 
+	// Only executions that have a record need a read: its routes are the
+	// plan's current state and its version the precondition.
 	type current struct {
 		rec     *state.Execution
 		version int32
 	}
 	currents := make([]current, len(batch))
-	err = parallel(len(batch), func(i int) error {
+	err := parallel(len(batch), func(i int) error {
+		currents[i].version = -1
+		if !p.view.has(batch[i].id) {
+			return nil
+		}
 		rec, v, err := p.readExecution(batch[i].id)
 		currents[i] = current{rec, v}
 		return err
@@ -159,12 +183,15 @@ func (p *Provider) applyOnce(batch []*request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	read := time.Now()
 
 	var (
 		ops            []zkstore.Op
 		size           int
 		traefikVisible bool
 		results        []Result
+		changes        []executionChange
+		ids            []string
 	)
 	n := 0
 	for i, r := range batch {
@@ -203,16 +230,19 @@ func (p *Provider) applyOnce(batch []*request) (int, error) {
 			res.Routes = change.removed
 		}
 		results = append(results, res)
+		changes = append(changes, change)
+		ids = append(ids, r.id)
 		n++
 	}
 
+	planned := time.Now()
 	if len(ops) > 0 {
 		metaData, err := json.Marshal(meta)
 		if err != nil {
 			return 0, err
 		}
-		// Setting the revision with the version read is the precondition
-		// that serialises writers across replicas.
+		// Setting the revision with the version planned against is the
+		// precondition that serialises writers across replicas.
 		ops = append([]zkstore.Op{zkstore.Set(p.l.revisionPath(), metaData, version)}, ops...)
 		if traefikVisible {
 			kick, err := kickOps(p.l, revision)
@@ -224,9 +254,17 @@ func (p *Provider) applyOnce(batch []*request) (int, error) {
 		if err := p.commit(ops); err != nil {
 			return 0, err
 		}
+		p.view.committed(meta, changes, ids)
 	}
+	done := time.Now()
 	for i := 0; i < n; i++ {
 		state.SortRoutes(results[i].Routes)
+		results[i].Timing = Timing{
+			Wait:   began.Sub(batch[i].enqueued),
+			Read:   read.Sub(began),
+			Plan:   planned.Sub(read),
+			Commit: done.Sub(planned),
+		}
 		batch[i].done <- requestResult{result: results[i]}
 	}
 	return n, nil

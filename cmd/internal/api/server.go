@@ -141,7 +141,18 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("hook", append(attrs, "routes", len(resp.Routes))...)
+	if resp.timing != nil {
+		w.Header().Set("Server-Timing", serverTiming(*resp.timing))
+	}
 	writeJSON(w, status, resp)
+}
+
+// serverTiming renders where a start or stop spent its time in the writer
+// (W3C Server-Timing, milliseconds), so that a client can tell the
+// sidecar's queueing and ZooKeeper's round trips from the network's.
+func serverTiming(t provider.Timing) string {
+	ms := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds()*1000, 'f', 3, 64) }
+	return "wait;dur=" + ms(t.Wait) + ", zk-read;dur=" + ms(t.Read) + ", plan;dur=" + ms(t.Plan) + ", zk-commit;dur=" + ms(t.Commit)
 }
 
 // hook decodes, validates and runs one hook; it returns the status to send.
@@ -175,6 +186,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 			return statusOf(err), nil, err
 		}
 		resp := s.hookResponse(req.Execution.ID, res.Routes, true)
+		resp.timing = &res.Timing
 		if wait > 0 {
 			served := s.waitServed(r.Context(), res.Routes, wait)
 			resp.Served = &served
@@ -190,7 +202,9 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		if err != nil {
 			return statusOf(err), nil, err
 		}
-		return http.StatusOK, s.hookResponse(req.Execution.ID, res.Routes, false), nil
+		resp := s.hookResponse(req.Execution.ID, res.Routes, false)
+		resp.timing = &res.Timing
+		return http.StatusOK, resp, nil
 	case "":
 		return http.StatusBadRequest, nil, &execution.FieldError{Field: "event", Message: "required: prepare, start or stop"}
 	default:

@@ -47,6 +47,8 @@ type HookResponse struct {
 	Env         map[string]map[string]string `json:"env"`
 	// Served is set on start with ?wait: whether Traefik shows every router live.
 	Served *bool `json:"served,omitempty"`
+	// timing is sent as the Server-Timing header, not in the body.
+	timing *provider.Timing
 }
 
 // RoutesResponse answers GET /v1/routes.
