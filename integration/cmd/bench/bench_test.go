@@ -97,3 +97,39 @@ func TestBaselineLayout(t *testing.T) {
 	assert.Equal(t, "/zoe/proxy/"+routeKey(7), b.path(7))
 	assert.Len(t, routeKey(7), 64)
 }
+
+func TestSlowestAndMeanAt(t *testing.T) {
+	xs := make([]float64, 200)
+	for i := range xs {
+		xs[i] = float64((i * 37) % 200) // a permutation of 0..199
+	}
+	idx := slowest(xs, 0.01)
+	require.Len(t, idx, 2, "1% of 200")
+	assert.Equal(t, []float64{199, 198}, []float64{xs[idx[0]], xs[idx[1]]})
+	assert.Equal(t, 198.5, meanAt(xs, idx))
+	parts := make([]float64, len(xs))
+	for i := range parts {
+		parts[i] = xs[i] / 2
+	}
+	assert.Equal(t, 99.25, meanAt(parts, idx), "the same hooks in another series")
+	assert.Len(t, slowest(xs[:3], 0.01), 1, "at least one")
+	assert.Nil(t, slowest(nil, 0.01))
+	assert.True(t, math.IsNaN(meanAt(xs, nil)))
+	assert.True(t, math.IsNaN(meanAt(xs[:1], idx)), "a shorter series")
+}
+
+func TestParseServerTiming(t *testing.T) {
+	tests := []struct {
+		header string
+		want   map[string]float64
+	}{
+		{"", map[string]float64{}},
+		{"wait;dur=0.012, zk-read;dur=0.000, plan;dur=0.250, zk-commit;dur=1.235",
+			map[string]float64{"wait": 0.012, "zk-read": 0, "plan": 0.25, "zk-commit": 1.235}},
+		{`db;desc="x";dur=2.5,cache`, map[string]float64{"db": 2.5}},
+		{"bad;dur=x, ;dur=1", map[string]float64{}},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, parseServerTiming(tt.header), tt.header)
+	}
+}

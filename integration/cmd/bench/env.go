@@ -23,6 +23,7 @@ import (
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 )
 
 // client is the bench's HTTP client for the sidecar and for probes through
@@ -52,6 +53,27 @@ type hookReply struct {
 		Path   string `json:"path"`
 		Router string `json:"router"`
 	} `json:"routes"`
+	// timing is the sidecar's Server-Timing header: phase → milliseconds.
+	timing map[string]float64
+}
+
+// parseServerTiming reads "name;dur=1.5, other;dur=0.2" (W3C Server-Timing)
+// into name → milliseconds; entries without a duration are left out.
+func parseServerTiming(header string) map[string]float64 {
+	out := map[string]float64{}
+	for _, entry := range strings.Split(header, ",") {
+		parts := strings.Split(strings.TrimSpace(entry), ";")
+		for _, param := range parts[1:] {
+			k, v, ok := strings.Cut(strings.TrimSpace(param), "=")
+			if !ok || k != "dur" {
+				continue
+			}
+			if ms, err := strconv.ParseFloat(v, 64); err == nil && parts[0] != "" {
+				out[parts[0]] = ms
+			}
+		}
+	}
+	return out
 }
 
 func (h *hooks) body(event, id string) []byte {
@@ -98,6 +120,7 @@ func (h *hooks) post(ctx context.Context, event, id string) (hookReply, time.Dur
 	if err := json.Unmarshal(data, &r); err != nil {
 		return r, took, resp.StatusCode, err
 	}
+	r.timing = parseServerTiming(resp.Header.Get("Server-Timing"))
 	if event == "start" && len(r.Routes) != 1 {
 		return r, took, resp.StatusCode, fmt.Errorf("start hook %s: %d routes, want 1", id, len(r.Routes))
 	}
@@ -812,4 +835,91 @@ func (h *hooks) execution(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("execution %s has %d routes, want 1", id, len(r.Routes))
 	}
 	return r.Routes[0].Path, nil
+}
+
+// ---------------------------------------------------------------- ZooKeeper floor
+
+// floor sends, with a plain ZooKeeper client, the transaction a start hook
+// for a new one-route execution makes the sidecar commit: the revision set
+// with its version, the route's znodes (directories holding "true"), the
+// execution's record, and the kick's create and delete. Timed on the same
+// ensemble, interleaved with the sidecar's hooks, it is what ZooKeeper alone
+// costs, so that the sidecar's share of the overhead can be told apart.
+type floor struct {
+	conn    *zk.Conn
+	rootKey string // "bench-floor/traefik"
+	state   string // "/bench-floor/state"
+	backend string
+	version int32
+	n       int
+}
+
+func newFloor(conn *zk.Conn, backend string) (*floor, error) {
+	f := &floor{conn: conn, rootKey: "bench-floor/traefik", state: "/bench-floor/state", backend: backend}
+	for _, p := range []string{"/bench-floor", "/bench-floor/traefik", "/bench-floor/traefik/http", "/bench-floor/traefik/http/routers",
+		"/bench-floor/traefik/http/services", f.state, f.state + "/executions", f.state + "/revision"} {
+		if _, err := conn.Create(p, []byte(kvschema.DirectoryValue), 0, openACL); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return nil, err
+		}
+	}
+	_, stat, err := conn.Get(f.state + "/revision")
+	if err != nil {
+		return nil, err
+	}
+	f.version = stat.Version
+	return f, nil
+}
+
+// ops is the transaction of the floor's next start.
+func (f *floor) ops() ([]any, error) {
+	i := f.n
+	revision := int64(f.version) + 1
+	key := routeKey(1_000_000 + i)
+	rule, err := kvschema.PathRule("/zoe/proxy/" + key)
+	if err != nil {
+		return nil, err
+	}
+	route := kvschema.Route{Name: fmt.Sprintf("zsc-%s-%d", key[:16], revision), Rule: rule, Backend: f.backend, EntryPoints: []string{"web"}}
+	kvs, err := route.Encode(f.rootKey)
+	if err != nil {
+		return nil, err
+	}
+	id := fmt.Sprintf("floor-%d", i)
+	record, err := json.Marshal(state.Execution{ID: id, Revision: revision, Routes: []state.Route{{
+		ExecutionID: id, Service: "notebook", Port: 8888, Key: key, Path: "/zoe/proxy/" + key, Traefik: route}}})
+	if err != nil {
+		return nil, err
+	}
+	meta, err := json.Marshal(state.Meta{Routes: i + 1})
+	if err != nil {
+		return nil, err
+	}
+	kick, err := kvschema.KickPath(f.rootKey, revision)
+	if err != nil {
+		return nil, err
+	}
+	ops := []any{&zk.SetDataRequest{Path: f.state + "/revision", Data: meta, Version: f.version}}
+	for _, kv := range kvs {
+		ops = append(ops, &zk.CreateRequest{Path: kv.Key, Data: []byte(kv.Value), Acl: openACL})
+	}
+	return append(ops,
+		&zk.CreateRequest{Path: f.state + "/executions/" + id, Data: record, Acl: openACL},
+		&zk.CreateRequest{Path: kick, Acl: openACL},
+		&zk.DeleteRequest{Path: kick, Version: -1}), nil
+}
+
+// start commits the next transaction and returns how long the multi took.
+func (f *floor) start() (time.Duration, error) {
+	ops, err := f.ops()
+	if err != nil {
+		return 0, err
+	}
+	began := time.Now()
+	if _, err := f.conn.Multi(ops...); err != nil {
+		return 0, fmt.Errorf("floor transaction %d: %w", f.n, err)
+	}
+	took := time.Since(began)
+	f.version++
+	f.n++
+	return took, nil
 }

@@ -48,6 +48,7 @@ type config struct {
 	overheadSamples int
 	burstHooks      int
 	burstClients    int
+	overheadOnly    bool
 }
 
 func main() {
@@ -57,12 +58,13 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions of every hook → served and stop → 404 measurement (medians are reported)")
 	throttle := flag.Duration("throttle", 100*time.Millisecond, "Traefik's providers.providersThrottleDuration")
 	budget := flag.Duration("budget", 17*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
+	overheadOnly := flag.Bool("overhead-only", false, "run only the overhead and memory phase, print its figures and write nothing (for profiling)")
 	flag.Parse()
 	cfg := config{
 		out: *out, reps: max(1, *reps), throttle: *throttle, budget: *budget, quick: *quick,
 		servedAt: []int{100, 1000, 5000}, ratioAt: 1000, stopAt: 1000,
-		overheadAt: []int{0, 1000, 10000}, overheadSamples: 300,
-		burstHooks: 1000, burstClients: 32,
+		overheadAt: []int{0, 1000, 10000}, overheadSamples: 1000,
+		burstHooks: 1000, burstClients: 32, overheadOnly: *overheadOnly,
 	}
 	if *quick {
 		cfg.servedAt, cfg.ratioAt, cfg.stopAt = []int{20, 100, 300}, 100, 100
@@ -117,6 +119,9 @@ func run(cfg config, sidecarBin string) error {
 	}
 	if err := phase("sidecar overhead and memory", func() error { return b.overhead(ctx) }); err != nil {
 		return err
+	}
+	if cfg.overheadOnly {
+		return nil
 	}
 
 	progress("starting the 3-node ZooKeeper ensemble for the Traefik phases")

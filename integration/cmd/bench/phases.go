@@ -80,6 +80,15 @@ func (b *bench) overhead(ctx context.Context) error {
 	}
 	defer s.Close()
 	h := b.hooksFor(s)
+	zconn, err := connectZK(ens.Servers())
+	if err != nil {
+		return err
+	}
+	defer zconn.Close()
+	fl, err := newFloor(zconn, b.backend.URL())
+	if err != nil {
+		return err
+	}
 
 	present := 0
 	for _, n := range b.cfg.overheadAt {
@@ -102,16 +111,36 @@ func (b *bench) overhead(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var lat []float64
+		var lat, floorLat []float64
 		for i := range b.cfg.overheadSamples {
 			id := fmt.Sprintf("ov%d-%d", n, i)
-			_, took, err := h.start(ctx, id)
+			r, took, err := h.start(ctx, id)
 			if err != nil {
 				return err
 			}
 			ms := float64(took.Microseconds()) / 1000
 			lat = append(lat, ms)
 			b.res.add(sample{Section: secOverhead, Variant: "sidecar", Routes: n, Present: present + i, Rep: i + 1, Metric: "hook_to_commit", Value: ms, Unit: "ms"})
+			// Where the sidecar says the time went; the rest is HTTP,
+			// JSON, validation and scheduling.
+			inside := 0.0
+			for _, phase := range serverPhases {
+				v, ok := r.timing[phase]
+				if !ok {
+					return fmt.Errorf("start hook %s: no %q in Server-Timing %v", id, phase, r.timing)
+				}
+				inside += v
+				b.res.add(sample{Section: secOverhead, Variant: "sidecar", Routes: n, Present: present + i, Rep: i + 1, Metric: "server_" + phase, Value: v, Unit: "ms"})
+			}
+			b.res.add(sample{Section: secOverhead, Variant: "sidecar", Routes: n, Present: present + i, Rep: i + 1, Metric: "server_rest", Value: max(0, ms-inside), Unit: "ms"})
+			// The same transaction from a plain client, right after.
+			took, err = fl.start()
+			if err != nil {
+				return err
+			}
+			floorMs := float64(took.Microseconds()) / 1000
+			floorLat = append(floorLat, floorMs)
+			b.res.add(sample{Section: secOverhead, Variant: "zookeeper", Routes: n, Present: present + i, Rep: i + 1, Metric: "multi", Value: floorMs, Unit: "ms"})
 		}
 		present += b.cfg.overheadSamples
 		m1, err := scrape(ctx, s.URL()+"/metrics")
@@ -128,6 +157,14 @@ func (b *bench) overhead(ctx context.Context) error {
 		}
 		b.progress("overhead: %d routes present: p50 %.2f ms, p99 %.2f ms, max %.2f ms, mean %.2f ms of which ZooKeeper commit %.2f ms (%d sequential start hooks)",
 			n, percentile(lat, 50), percentile(lat, 99), percentile(lat, 100), mean(lat), commitMean, len(lat))
+		slow := slowest(lat, 0.01)
+		var parts []string
+		for _, phase := range append(append([]string{}, serverPhases...), "rest") {
+			parts = append(parts, fmt.Sprintf("%s %.2f", phase, meanAt(b.res.values(secOverhead, "sidecar", n, "server_"+phase), slow)))
+		}
+		b.progress("overhead: %d routes present: slowest 1%% (%d hooks) spent on average %s ms", n, len(slow), strings.Join(parts, ", "))
+		b.progress("overhead: %d routes present: the same transactions from a plain ZooKeeper client: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+			n, percentile(floorLat, 50), percentile(floorLat, 99), percentile(floorLat, 100))
 	}
 
 	// Memory: the peak over the whole life of the process, which populated
@@ -202,6 +239,9 @@ func warmUp(servers []string) error {
 	close(errs)
 	return <-errs
 }
+
+// serverPhases are the sidecar's Server-Timing entries, in order.
+var serverPhases = []string{"wait", "zk-read", "plan", "zk-commit"}
 
 // overheadWarmup hooks precede each size's samples, unrecorded: the first
 // requests pay for new connections and cold code paths.
@@ -848,4 +888,33 @@ func zkVersion(server string) string {
 		}
 	}
 	return "unknown"
+}
+
+// slowest returns the indexes of the largest frac of xs (at least one).
+func slowest(xs []float64, frac float64) []int {
+	if len(xs) == 0 {
+		return nil
+	}
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return xs[idx[a]] > xs[idx[b]] })
+	n := max(1, int(math.Ceil(frac*float64(len(xs)))))
+	return idx[:n]
+}
+
+// meanAt is the mean of xs at the given indexes (NaN when there is none).
+func meanAt(xs []float64, idx []int) float64 {
+	if len(idx) == 0 {
+		return math.NaN()
+	}
+	sum := 0.0
+	for _, i := range idx {
+		if i >= len(xs) {
+			return math.NaN()
+		}
+		sum += xs[i]
+	}
+	return sum / float64(len(idx))
 }
