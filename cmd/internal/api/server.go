@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -349,30 +350,31 @@ func (s *Server) acquire() (func(), error) {
 
 // decodeBody reads at most MaxBodyBytes of JSON into v.
 func decodeBody(r *http.Request, v any) (int, error) {
-	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	tooLarge := &execution.FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", MaxBodyBytes)}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge, tooLarge
+	}
+	if err != nil {
+		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "reading: " + err.Error()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		var typeErr *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &tooBig):
-			return http.StatusRequestEntityTooLarge, &execution.FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", MaxBodyBytes)}
-		case errors.As(err, &typeErr):
-			field := typeErr.Field
+		if errors.As(err, &typeErr) {
+			field := fieldPath(body, typeErr.Offset)
+			if field == "" {
+				field = typeErr.Field
+			}
 			if field == "" {
 				field = "body" // the top-level value itself, e.g. an array
 			}
 			return http.StatusBadRequest, &execution.FieldError{Field: field, Message: fmt.Sprintf("wrong type: got JSON %s", typeErr.Value)}
-		default:
-			return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "malformed JSON: " + err.Error()}
 		}
+		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "malformed JSON: " + err.Error()}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		// Also catches a body that exceeds the limit after one valid value.
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return http.StatusRequestEntityTooLarge, &execution.FieldError{Field: "body", Message: fmt.Sprintf("larger than %d bytes", MaxBodyBytes)}
-		}
 		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "trailing data after the JSON value"}
 	}
 	return 0, nil

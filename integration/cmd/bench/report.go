@@ -567,7 +567,7 @@ func (f fixedTicks) Ticks(lo, hi float64) []plot.Tick {
 // p99 target as a line.
 func (r *results) plotOverhead(path string) error {
 	p := plot.New()
-	p.Title.Text = "Sidecar overhead: start hook → ZooKeeper transaction committed"
+	p.Title.Text = "Start hook → transaction committed"
 	p.Y.Label.Text = "milliseconds"
 	p.X.Label.Text = "routes present"
 	series := []struct {
@@ -605,11 +605,12 @@ func (r *results) plotOverhead(path string) error {
 	target.Color, target.Dashes, target.Width = colBaseline, []vg.Length{vg.Points(4), vg.Points(3)}, vg.Points(1)
 	p.Add(target)
 	p.Legend.Add(fmt.Sprintf("target: p99 ≤ %.0f ms at %s routes", targetP99ms, count(targetOverheadAt)), target)
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(8)
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
 	p.Y.Min = 0
-	p.Y.Max = math.Max(targetP99ms*1.5, top*1.6) // room for the legend
+	p.Y.Max = math.Max(targetP99ms*1.5, top*1.8) // room for the legend
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
 }
 
