@@ -543,6 +543,38 @@ func TestAPIQueries(t *testing.T) {
 }
 
 // TestAPISync: PUT /v1/executions, dry run then for real.
+// TestAPIReadsAcrossReplicas: a hook answered by one replica is visible at
+// once through the other, although each reads from its own ZooKeeper
+// server, which may not have applied the write yet (the reads sync first).
+func TestAPIReadsAcrossReplicas(t *testing.T) {
+	requireEnv(t)
+	if len(env.servers) < 2 {
+		t.Skip("needs two ZooKeeper servers, one per replica")
+	}
+	const stateRoot = "/api-replicas"
+	a := startAPISidecar(t, env.servers[:1], stateRoot)
+	b := startAPISidecar(t, env.servers[1:2], stateRoot)
+	backend := startBackend(t, "R")
+	_, port := backend.Addr()
+	for i := range 30 {
+		id := strconv.Itoa(500 + i)
+		r := a.post("/v1/hooks", apiIssueHook("start", strconv.Quote(id), port))
+		require.Equal(t, http.StatusOK, r.status, r)
+		started := apiDecode[apiHookReply](t, r)
+		require.Len(t, started.Routes, 1)
+
+		r = b.get("/v1/executions/" + id)
+		require.Equal(t, http.StatusOK, r.status, "execution %s started through replica A, read through B: %s", id, r)
+		assert.Equal(t, started.Routes, apiDecode[apiHookReply](t, r).Routes)
+
+		r = b.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"`+id+`"}}`))
+		require.Equal(t, http.StatusOK, r.status, r)
+		require.Len(t, apiDecode[apiHookReply](t, r).Routes, 1, "B's writer re-read what A wrote: %s", r)
+		r = a.get("/v1/executions/" + id)
+		require.Equal(t, http.StatusNotFound, r.status, "execution %s stopped through B, read through A: %s", id, r)
+	}
+}
+
 func TestAPISync(t *testing.T) {
 	requireEnv(t)
 	const stateRoot = "/api-sync"

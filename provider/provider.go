@@ -259,12 +259,20 @@ func (p *Provider) Execution(id execution.ID) (*state.Execution, error) {
 	if err := execution.ValidateID(id, "id"); err != nil {
 		return nil, err
 	}
+	// A hook answered by another replica may not have reached the server
+	// this session reads from yet.
+	if err := p.store.Sync(p.l.stateRoot); err != nil {
+		return nil, err
+	}
 	rec, _, err := p.readExecution(string(id))
 	return rec, err
 }
 
 // Routes lists every route the sidecar owns, sorted.
 func (p *Provider) Routes() ([]state.Route, error) {
+	if err := p.store.Sync(p.l.stateRoot); err != nil {
+		return nil, err
+	}
 	records, err := p.readAllExecutions()
 	if err != nil {
 		return nil, err

@@ -19,7 +19,8 @@ import (
 // against, so while nobody else wrote the view is exact, and once somebody
 // did the transaction fails as a conflict and the writer reloads the view.
 // A record the view says is absent is created without a version, which
-// fails the same way if it exists.
+// fails the same way if it exists; an answer that writes nothing is
+// checked against the revision's version in a transaction of its own.
 type writerView struct {
 	valid    bool
 	version  int32
@@ -27,12 +28,17 @@ type writerView struct {
 	existing map[string]struct{}
 }
 
-// loadView reads the revision and the executions' ids, concurrently.
+// loadView reads the revision and the executions' ids, concurrently, after
+// a sync: the server this session reads from may lag the writes other
+// replicas committed, and a stale view would only cost a conflict.
 func (p *Provider) loadView() (writerView, error) {
 	var (
 		v   writerView
 		ids []string
 	)
+	if err := p.store.Sync(p.l.stateRoot); err != nil {
+		return writerView{}, err
+	}
 	err := parallel(2, func(i int) error {
 		var err error
 		if i == 0 {

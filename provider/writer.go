@@ -255,6 +255,18 @@ func (p *Provider) applyOnce(batch []*request) (int, error) {
 			return 0, err
 		}
 		p.view.committed(meta, changes, ids)
+	} else {
+		// Nothing to write is an answer too ("already started", "nothing
+		// to stop"), and it rests on the view: another replica may have
+		// started the execution meanwhile. A check of the revision's
+		// version, ordered by the leader like a write, proves the view
+		// current; a conflict makes the writer reload and re-plan.
+		if err := p.store.Commit([]zkstore.Op{zkstore.Check(p.l.revisionPath(), version)}); err != nil {
+			if errors.Is(err, zkstore.ErrConflict) {
+				p.conflicts.Add(1)
+			}
+			return 0, err
+		}
 	}
 	done := time.Now()
 	for i := 0; i < n; i++ {

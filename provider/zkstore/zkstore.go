@@ -148,6 +148,16 @@ func (s *Store) Get(p string) (data []byte, stat *zk.Stat, err error) {
 	return data, stat, err
 }
 
+// Sync makes the server this session reads from catch up with the leader,
+// so that the reads after it see every write committed before it, also
+// those made through other sessions (other replicas).
+func (s *Store) Sync(p string) error {
+	return s.do(func() error {
+		_, e := s.conn.Sync(p)
+		return e
+	})
+}
+
 // Children lists a znode's children.
 func (s *Store) Children(p string) (children []string, err error) {
 	err = s.do(func() error {
