@@ -573,6 +573,10 @@ func TestAPIReadsAcrossReplicas(t *testing.T) {
 		r = a.get("/v1/executions/" + id)
 		require.Equal(t, http.StatusNotFound, r.status, "execution %s stopped through B, read through A: %s", id, r)
 	}
+	// Each replica planned against its own last commit, which the other's
+	// had overtaken every time: the conflicts are counted.
+	assert.GreaterOrEqual(t, a.metrics()["zk_sidecar_transaction_conflicts_total"], 29.0)
+	assert.GreaterOrEqual(t, b.metrics()["zk_sidecar_transaction_conflicts_total"], 29.0)
 }
 
 func TestAPISync(t *testing.T) {
@@ -727,6 +731,8 @@ func TestAPIHealthAndMetrics(t *testing.T) {
 		`zk_sidecar_hooks_total{event="stop",status="200"}`:    1,
 		"zk_sidecar_zookeeper_connected":                       1,
 		"zk_sidecar_routes_owned":                              0,
+		"zk_sidecar_transaction_conflicts_total":               0, // one writer
+		"zk_sidecar_gc_collected_routes_total":                 0, // within the quiet window
 	} {
 		got, ok := m[series]
 		if assert.True(t, ok, "no series %s", series) {

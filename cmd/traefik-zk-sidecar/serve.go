@@ -200,6 +200,20 @@ type metricsSource struct{ p *provider.Provider }
 
 func (s *metricsSource) Connected() bool { return s.p != nil && s.p.Connected() }
 
+func (s *metricsSource) Conflicts() float64 {
+	if s.p == nil {
+		return 0
+	}
+	return float64(s.p.Stats().Conflicts)
+}
+
+func (s *metricsSource) Collected() float64 {
+	if s.p == nil {
+		return 0
+	}
+	return float64(s.p.Stats().GCDeleted)
+}
+
 func (s *metricsSource) RoutesOwned() (float64, error) {
 	if s.p == nil {
 		return 0, errors.New("provider not ready")

@@ -19,6 +19,11 @@ type Metrics struct {
 type Source interface {
 	Connected() bool
 	RoutesOwned() (float64, error)
+	// Conflicts counts transactions refused because another writer (a
+	// replica, the garbage collector) committed first; each was re-planned.
+	Conflicts() float64
+	// Collected counts tombstoned routes the garbage collector deleted.
+	Collected() float64
 }
 
 // NewMetrics registers the metrics; src may be nil (no gauges).
@@ -58,6 +63,14 @@ func NewMetrics(src Source) *Metrics {
 				}
 				return n
 			}),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "zk_sidecar_transaction_conflicts_total",
+				Help: "Transactions refused because another writer committed first; each was re-planned.",
+			}, src.Conflicts),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "zk_sidecar_gc_collected_routes_total",
+				Help: "Tombstoned routes deleted by the garbage collector.",
+			}, src.Collected),
 		)
 	}
 	return m
