@@ -367,7 +367,7 @@ func TestWebAppZoeUI(t *testing.T) {
 	assert.Equal(t, []string{"zsc-static-zoe-ui"}, staticRouters(t))
 	rule, ruleStat, err := conn.Get(routers + "/zsc-static-zoe-ui/rule")
 	require.NoError(t, err)
-	assert.Equal(t, "Path(`/zoe`) || PathPrefix(`/zoe/`)", string(rule))
+	assert.Equal(t, "(Path(`/zoe`) || PathPrefix(`/zoe/`)) && !PathPrefix(`/zoe/proxy/`)", string(rule), "the proxied paths below /zoe are not Zoe's")
 	url, _, err := conn.Get("/" + root + "/http/services/zsc-static-zoe-ui/loadBalancer/servers/0/url")
 	require.NoError(t, err)
 	assert.Equal(t, z.URL(), string(url))
@@ -377,13 +377,24 @@ func TestWebAppZoeUI(t *testing.T) {
 	// sidecar is down, and a restart neither duplicates nor rewrites it.
 	require.NoError(t, sc.Close())
 	served(t)
-	startWebSidecar(t, opts)
+	sc2 := startWebSidecar(t, opts)
 	served(t)
 	assert.Equal(t, []string{"zsc-static-zoe-ui"}, staticRouters(t), "one static router after the restart")
 	assert.Equal(t, []string{"zsc-static-zoe-ui@zookeeper"}, liveRouters(t))
 	_, after, err := conn.Get(routers + "/zsc-static-zoe-ui/rule")
 	require.NoError(t, err)
 	assert.Equal(t, ruleStat.Mzxid, after.Mzxid, "the restart did not rewrite the rule")
+
+	// An application under /zoe/proxy/ is its own, and once stopped its
+	// path answers 404 from Traefik, not Zoe's UI.
+	app := startBackend(t, "N")
+	route := webStart(t, sc2, "56", "notebook0", webPort{number: 8888, backend: app})[8888]
+	require.True(t, strings.HasPrefix(route.Path, "/zoe/proxy/"), route.Path)
+	waitBody(t, web+route.Path+"/tree", "", "N "+route.Path+"/tree\n", webServeTimeout)
+	r := sc2.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"56"}}`))
+	require.Equal(t, http.StatusOK, r.status, r)
+	waitStatus(t, web+route.Path+"/tree", "", http.StatusNotFound, webServeTimeout)
+	served(t)
 }
 
 // webCertificate writes a self-signed ECDSA P-256 certificate for

@@ -18,6 +18,23 @@ func PathRule(path string) (string, error) {
 	return fmt.Sprintf("Path(`%s`) || PathPrefix(`%s/`)", path, path), nil
 }
 
+// PathRuleExcept is PathRule(path) minus everything under excluded, a
+// path below it: Zoe's UI at /zoe must not answer for /zoe/proxy/<key>
+// once that route is stopped, which Traefik should answer with 404.
+func PathRuleExcept(path, excluded string) (string, error) {
+	rule, err := PathRule(path)
+	if err != nil {
+		return "", err
+	}
+	if err := ValidatePath(excluded); err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(excluded, strings.TrimSuffix(path, "/")+"/") {
+		return "", fmt.Errorf("%w path %q: not below %q", ErrInvalid, excluded, path)
+	}
+	return fmt.Sprintf("(%s) && !PathPrefix(`%s/`)", rule, excluded), nil
+}
+
 // HostRule routes every request for one host name.
 func HostRule(host string) (string, error) {
 	if err := ValidateHost(host); err != nil {

@@ -92,3 +92,31 @@ func TestRuleInjectionRejected(t *testing.T) {
 		})
 	}
 }
+
+func TestPathRuleExcept(t *testing.T) {
+	tests := []struct {
+		name, path, excluded string
+		want                 string
+		wantErr              bool
+	}{
+		{"proxy paths below the UI", "/zoe", "/zoe/proxy", "(Path(`/zoe`) || PathPrefix(`/zoe/`)) && !PathPrefix(`/zoe/proxy/`)", false},
+		{"deeper", "/a", "/a/b/c", "(Path(`/a`) || PathPrefix(`/a/`)) && !PathPrefix(`/a/b/c/`)", false},
+		{"the root is no path", "/", "/p", "", true},
+		{"not below: a sibling", "/zoe", "/zoey/proxy", "", true},
+		{"not below: the same path", "/zoe", "/zoe", "", true},
+		{"not below: a parent", "/zoe/proxy", "/zoe", "", true},
+		{"excluded path breaking out", "/zoe", "/zoe/p`) || Path(`/x", "", true},
+		{"path breaking out", "/zoe`)", "/zoe`)/p", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := PathRuleExcept(tt.path, tt.excluded)
+			if tt.wantErr {
+				require.ErrorIs(t, err, ErrInvalid)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}

@@ -618,3 +618,36 @@ func TestEnvName(t *testing.T) {
 	assert.Equal(t, "REVERSE_PROXY_PATH_8888", EnvName(8888))
 	assert.Equal(t, "REVERSE_PROXY_PATH_1", EnvName(1))
 }
+
+func TestStaticRoute(t *testing.T) {
+	pathMode := Settings{BasePath: "/zoe/proxy", Routing: RoutingPath, EntryPoints: []string{"web"}}
+	hostMode := Settings{BasePath: "/zoe/proxy", Routing: RoutingHost, ProxyDomain: "apps.test"}
+	tests := []struct {
+		name     string
+		path     string
+		settings Settings
+		wantRule string
+		wantErr  bool
+	}{
+		{"proxied paths below the UI are kept out", "/zoe", pathMode, "(Path(`/zoe`) || PathPrefix(`/zoe/`)) && !PathPrefix(`/zoe/proxy/`)", false},
+		{"proxied paths elsewhere", "/zoe", Settings{BasePath: "/proxy", Routing: RoutingPath}, "Path(`/zoe`) || PathPrefix(`/zoe/`)", false},
+		{"a sibling prefix is not below", "/zoe", Settings{BasePath: "/zoey/proxy", Routing: RoutingPath}, "Path(`/zoe`) || PathPrefix(`/zoe/`)", false},
+		{"host routing does not use paths", "/zoe", hostMode, "Path(`/zoe`) || PathPrefix(`/zoe/`)", false},
+		{"the proxied paths' own base", "/zoe/proxy", pathMode, "", true},
+		{"an invalid path", "/zoe`)", pathMode, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := StaticRoute("zoe-ui", tt.path, "http://10.0.0.9:5001", tt.settings)
+			if tt.wantErr {
+				require.ErrorIs(t, err, kvschema.ErrInvalid)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "zsc-static-zoe-ui", r.Name)
+			assert.Equal(t, tt.wantRule, r.Rule)
+			assert.Equal(t, "http://10.0.0.9:5001", r.Backend)
+			assert.Equal(t, tt.settings.EntryPoints, r.EntryPoints)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package execution
 
 import (
 	"fmt"
+	"strings"
 	"sort"
 	"strconv"
 
@@ -163,7 +164,17 @@ func RouterName(key string, revision int64) string {
 func StaticRoute(name, path, backend string, s Settings) (kvschema.Route, error) {
 	r := kvschema.Route{Name: "zsc-static-" + name, Backend: backend, EntryPoints: s.EntryPoints}
 	var err error
-	if r.Rule, err = kvschema.PathRule(path); err != nil {
+	switch {
+	case s.Routing != RoutingPath || !strings.HasPrefix(s.BasePath+"/", path+"/"):
+		r.Rule, err = kvschema.PathRule(path)
+	case s.BasePath == path:
+		err = fmt.Errorf("%w: static route %s at %s would take every proxied path (%s)", kvschema.ErrInvalid, name, path, s.BasePath)
+	default:
+		// The proxied paths lie below this one: keep them out, so that a
+		// stopped route answers 404 instead of reaching this backend.
+		r.Rule, err = kvschema.PathRuleExcept(path, s.BasePath)
+	}
+	if err != nil {
 		return r, err
 	}
 	if s.TLS || s.CertResolver != "" {
