@@ -2,9 +2,9 @@ package execution
 
 import (
 	"fmt"
-	"strings"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
