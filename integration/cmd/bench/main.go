@@ -55,9 +55,9 @@ func main() {
 	sidecarBin := flag.String("sidecar", "", "sidecar binary (default: build it from this checkout)")
 	out := flag.String("out", "docs/bench", "directory for results.csv, the plots and README.md")
 	quick := flag.Bool("quick", false, "small sizes, for development (results are not comparable with a full run)")
-	reps := flag.Int("reps", 3, "repetitions of every hook → served and stop → 404 measurement (medians are reported)")
+	reps := flag.Int("reps", 5, "repetitions of every hook → served and stop → 404 measurement (medians are reported)")
 	throttle := flag.Duration("throttle", 100*time.Millisecond, "Traefik's providers.providersThrottleDuration")
-	budget := flag.Duration("budget", 17*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
+	budget := flag.Duration("budget", 18*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
 	overheadOnly := flag.Bool("overhead-only", false, "run only the overhead and memory phase, print its figures and write nothing (for profiling)")
 	flag.Parse()
 	cfg := config{

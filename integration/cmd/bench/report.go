@@ -307,10 +307,12 @@ func (r *results) report() string {
 
 	w("#### Targets\n\n")
 	w("| target | measured | verdict |\n|---|---:|---|\n")
-	w("| hook → served at %s routes ≤ %.2f × baseline (same run) | %.3f × (%s vs %s) | %s |\n",
+	w("| hook → served at %s routes ≤ %.2f × baseline (same run) | %.3f × (%s vs %s; Traefik's ZooKeeper requests %.3f ×) | %s |\n",
 		count(float64(r.cfg.ratioAt)), targetRatio, s.ratio,
 		secs(medianOr(r.values(secServed, "sidecar", r.cfg.ratioAt, "served"))),
-		secs(medianOr(r.values(secServed, "baseline", r.cfg.ratioAt, "served"))), verdict(s.ratioOK))
+		secs(medianOr(r.values(secServed, "baseline", r.cfg.ratioAt, "served"))),
+		medianOr(r.values(secServed, "sidecar", r.cfg.ratioAt, "zk_requests"))/medianOr(r.values(secServed, "baseline", r.cfg.ratioAt, "zk_requests")),
+		verdict(s.ratioOK))
 	last := r.cfg.overheadAt[len(r.cfg.overheadAt)-1]
 	w("| overhead p99 ≤ %.0f ms at %s routes | %s (ZooKeeper alone, same transactions: %s) | %s |\n", targetP99ms, count(float64(last)), millis(s.p99),
 		millis(percentile(r.values(secOverhead, "zookeeper", last, "multi"), 99)), verdict(s.p99OK))
