@@ -133,3 +133,46 @@ func TestParseServerTiming(t *testing.T) {
 		assert.Equal(t, tt.want, parseServerTiming(tt.header), tt.header)
 	}
 }
+
+func TestWalkComparison(t *testing.T) {
+	tests := []struct {
+		name              string
+		sidecar, baseline walkStats
+		ratio, bound      float64
+	}{
+		{
+			name:     "requests cost the same in both walks: bound equals ratio",
+			sidecar:  walkStats{served: 1300, walkStarted: 100, configReceived: 1100, requests: 1000},
+			baseline: walkStats{served: 4300, walkStarted: 100, configReceived: 4100, requests: 4000},
+			ratio:    1300.0 / 4300, bound: 1300.0 / 4300,
+		},
+		{
+			name:     "the sidecar's requests cost twice the baseline's",
+			sidecar:  walkStats{served: 2300, walkStarted: 100, configReceived: 2100, requests: 1000},
+			baseline: walkStats{served: 4300, walkStarted: 100, configReceived: 4100, requests: 4000},
+			ratio:    2300.0 / 4300, bound: (300 + 1000) / 4300.0,
+		},
+		{
+			name:     "no fixed time: the bound is the request ratio",
+			sidecar:  walkStats{served: 500, walkStarted: 0, configReceived: 500, requests: 1000},
+			baseline: walkStats{served: 4000, walkStarted: 0, configReceived: 4000, requests: 4000},
+			ratio:    0.125, bound: 0.25,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := walkComparison{sidecar: tt.sidecar, baseline: tt.baseline}
+			assert.InDelta(t, tt.ratio, c.ratio(), 1e-9)
+			assert.InDelta(t, tt.bound, c.bound(), 1e-9)
+		})
+	}
+}
+
+func TestRepsAt(t *testing.T) {
+	c := config{reps: 5, ratioAt: 1000}
+	assert.Equal(t, 5, c.repsAt(100))
+	assert.Equal(t, 5, c.repsAt(1000))
+	assert.Equal(t, largeReps, c.repsAt(5000))
+	c.reps = 2
+	assert.Equal(t, 2, c.repsAt(5000), "never more than asked for")
+}

@@ -217,6 +217,28 @@ func sidecarCommits(ctx context.Context, s *harness.Sidecar) (float64, error) {
 	return v, nil
 }
 
+// fetchToFile GETs url (no timeout but ctx: a CPU profile takes as long as
+// it was asked to) and writes the body to file.
+func fetchToFile(ctx context.Context, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, data, 0o644)
+}
+
 // ---------------------------------------------------------------- probes
 
 // status GETs url once and returns the status code.
@@ -249,6 +271,8 @@ type traefikObs struct {
 	root     string
 	servers  []string
 	throttle time.Duration
+	// debugAPI serves Go's pprof endpoints on the API entry point.
+	debugAPI bool
 
 	mu       sync.Mutex
 	t        *harness.Traefik
@@ -274,8 +298,8 @@ type logEvent struct {
 	line string
 }
 
-func startTraefik(ctx context.Context, name string, servers []string, root string, throttle time.Duration) (*traefikObs, error) {
-	o := &traefikObs{name: name, root: root, servers: servers, throttle: throttle}
+func startTraefik(ctx context.Context, name string, servers []string, root string, throttle time.Duration, debugAPI bool) (*traefikObs, error) {
+	o := &traefikObs{name: name, root: root, servers: servers, throttle: throttle, debugAPI: debugAPI}
 	if err := o.launch(ctx); err != nil {
 		return nil, err
 	}
@@ -283,12 +307,16 @@ func startTraefik(ctx context.Context, name string, servers []string, root strin
 }
 
 func (o *traefikObs) launch(ctx context.Context) error {
+	// traefik_config_reloads_total on the API entry point ("traefik").
+	args := []string{"--metrics.prometheus=true"}
+	if o.debugAPI {
+		args = append(args, "--api.debug=true")
+	}
 	t, err := harness.StartTraefik(ctx, harness.TraefikOptions{
 		Endpoints: o.servers,
 		RootKey:   o.root,
 		Throttle:  o.throttle,
-		// traefik_config_reloads_total on the API entry point ("traefik").
-		ExtraArgs: []string{"--metrics.prometheus=true"},
+		ExtraArgs: args,
 	})
 	if err != nil {
 		return err
@@ -323,6 +351,13 @@ func (o *traefikObs) restart(ctx context.Context) error {
 	o.mu.Lock()
 	o.restarts++
 	o.mu.Unlock()
+	return o.launch(ctx)
+}
+
+// repin replaces the Traefik process with one reading from servers.
+func (o *traefikObs) repin(ctx context.Context, servers []string) error {
+	o.close()
+	o.servers = servers
 	return o.launch(ctx)
 }
 

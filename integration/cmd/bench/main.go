@@ -49,6 +49,19 @@ type config struct {
 	burstHooks      int
 	burstClients    int
 	overheadOnly    bool
+	pprof           string // directory for Traefik CPU profiles, or ""
+}
+
+// largeReps caps the repetitions at sizes above the ratio size: they only
+// feed the plot, and one of them costs minutes.
+const largeReps = 3
+
+// repsAt is how many repetitions hook → served gets at size n.
+func (c config) repsAt(n int) int {
+	if n > c.ratioAt {
+		return min(c.reps, largeReps)
+	}
+	return c.reps
 }
 
 func main() {
@@ -59,12 +72,13 @@ func main() {
 	throttle := flag.Duration("throttle", 100*time.Millisecond, "Traefik's providers.providersThrottleDuration")
 	budget := flag.Duration("budget", 18*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
 	overheadOnly := flag.Bool("overhead-only", false, "run only the overhead and memory phase, print its figures and write nothing (for profiling)")
+	pprofDir := flag.String("pprof", "", "write CPU profiles of both Traefiks during the second hook → served repetition at the ratio size into this directory")
 	flag.Parse()
 	cfg := config{
 		out: *out, reps: max(1, *reps), throttle: *throttle, budget: *budget, quick: *quick,
 		servedAt: []int{100, 1000, 5000}, ratioAt: 1000, stopAt: 1000,
 		overheadAt: []int{0, 1000, 10000}, overheadSamples: 1000,
-		burstHooks: 1000, burstClients: 32, overheadOnly: *overheadOnly,
+		burstHooks: 1000, burstClients: 32, overheadOnly: *overheadOnly, pprof: *pprofDir,
 	}
 	if *quick {
 		cfg.servedAt, cfg.ratioAt, cfg.stopAt = []int{20, 100, 300}, 100, 100

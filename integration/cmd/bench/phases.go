@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,31 @@ type bench struct {
 	backend  *harness.Backend
 	res      *results
 	progress func(format string, args ...any)
+}
+
+// startTraefik starts an observed Traefik reading from servers.
+func (b *bench) startTraefik(ctx context.Context, name string, servers []string, root string) (*traefikObs, error) {
+	return startTraefik(ctx, name, servers, root, b.cfg.throttle, b.cfg.pprof != "")
+}
+
+// profileTraefik records, in the background, a CPU profile of o lasting
+// about as long as the first repetition of the same measurement took, into
+// the -pprof directory.
+func (b *bench) profileTraefik(ctx context.Context, o *traefikObs, section, variant string, size int) {
+	first := b.res.values(section, variant, size, "served")
+	if len(first) == 0 {
+		return
+	}
+	seconds := int(math.Ceil(first[0] / 1000))
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", o.traefik().APIURL(), seconds)
+	file := filepath.Join(b.cfg.pprof, fmt.Sprintf("traefik-%s-%s-%d.pprof", sectionTitle[section], variant, size))
+	go func() {
+		if err := fetchToFile(ctx, url, file); err != nil {
+			b.progress("pprof: %v", err)
+			return
+		}
+		b.progress("pprof: wrote %s (%d s of Traefik %s)", file, seconds, o.name)
+	}()
 }
 
 func (b *bench) hooksFor(s *harness.Sidecar) *hooks {
@@ -272,15 +298,31 @@ func listRoutes(ctx context.Context, h *hooks, want int) error {
 // served measures hook → served for the sidecar and the baseline at each
 // size, alternating them rep by rep, each on its own Traefik root and
 // Traefik process in one ensemble; and stop → 404 at the stop size.
+//
+// Both Traefiks read from the same ZooKeeper server: a follower, and at the
+// ratio size also the leader. A sync sent to a follower waits for a trip to
+// the leader, and the baseline's walk is a third syncs, so the server a
+// Traefik reads from moves the baseline far more than the sidecar; with
+// each Traefik connected to a server of its own choosing, the ratio
+// depended on where the two happened to land.
 func (b *bench) served(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn) error {
 	servers := ens.Servers()
+	leaderIdx, err := ens.Leader()
+	if err != nil {
+		return err
+	}
+	leader := servers[leaderIdx]
+	follower := servers[(leaderIdx+1)%len(servers)]
+	b.res.follower, b.res.leader = follower, leader
+	b.progress("served: both Traefiks read from follower %s (leader: %s)", follower, leader)
+
 	s, err := b.startSidecar(ctx, servers, "bench-sidecar")
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	h := b.hooksFor(s)
-	scT, err := startTraefik(ctx, "sidecar", servers, "bench-sidecar", b.cfg.throttle)
+	scT, err := b.startTraefik(ctx, "sidecar", []string{follower}, "bench-sidecar")
 	if err != nil {
 		return err
 	}
@@ -289,7 +331,7 @@ func (b *bench) served(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn
 	if err != nil {
 		return err
 	}
-	blT, err := startTraefik(ctx, "baseline", servers, "bench-baseline", b.cfg.throttle)
+	blT, err := b.startTraefik(ctx, "baseline", []string{follower}, "bench-baseline")
 	if err != nil {
 		return err
 	}
@@ -298,13 +340,86 @@ func (b *bench) served(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn
 	both := []*traefikObs{scT, blT}
 
 	scPresent := 0
+	// scProbe is the path of the last populated route, which no
+	// measurement stops.
+	var scProbe string
+	// settleBoth waits until both Traefiks serve their last populated
+	// route and are idle.
+	settleBoth := func() error {
+		if scProbe != "" {
+			if err := scT.settle(ctx, scProbe, 200, b.progress); err != nil {
+				return err
+			}
+		}
+		return blT.settle(ctx, bl.path(bl.n-1)+"/", 200, b.progress)
+	}
+	// reps measures sidecar and baseline alternately, up to count times;
+	// it returns the executions the sidecar's measurements started.
+	reps := func(section string, n, times int) ([]string, error) {
+		var started []string
+		var repTook time.Duration
+		for rep := 1; rep <= times; rep++ {
+			if rep > 1 && !b.fits(repTook) {
+				b.note("%s at %s routes: %d of %d repetitions, the rest did not fit the time budget (-budget %s)",
+					sectionTitle[section], count(float64(n)), rep-1, times, b.cfg.budget)
+				break
+			}
+			repStart := time.Now()
+			// Sidecar: a start hook for a new execution.
+			var id string
+			err := b.measure(ctx, section, "sidecar", n, rep, scT, both, 200, func(_ context.Context, attempt int) (int, change, error) {
+				prefix := "m"
+				if section == secServedLeader {
+					prefix = "l"
+				}
+				id = fmt.Sprintf("%s%d-%d-%d", prefix, n, rep, attempt)
+				present := scPresent
+				scPresent++
+				return present, func(ctx context.Context) (string, time.Duration, error) {
+					r, took, err := h.start(ctx, id)
+					if err != nil {
+						return "", 0, err
+					}
+					return r.Routes[0].Path + "/", took, nil
+				}, nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			started = append(started, id)
+			// Baseline: one new route, plain creates and a separate kick.
+			err = b.measure(ctx, section, "baseline", n, rep, blT, both, 200, func(_ context.Context, _ int) (int, change, error) {
+				return bl.n, func(context.Context) (string, time.Duration, error) {
+					t0 := time.Now()
+					path, err := bl.writeOne()
+					return path + "/", time.Since(t0), err
+				}, nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			repTook = time.Since(repStart)
+		}
+		return started, nil
+	}
+	// readFrom restarts both Traefiks on another ZooKeeper server and waits
+	// until they serve the whole tree again.
+	readFrom := func(server string) error {
+		b.progress("served: restarting both Traefiks to read from %s", server)
+		for _, o := range both {
+			if err := o.repin(ctx, []string{server}); err != nil {
+				return err
+			}
+		}
+		return settleBoth()
+	}
+
 	for _, n := range b.cfg.servedAt {
 		// Grow both trees to n routes, concurrently (nothing is measured
 		// meanwhile), then let both Traefiks settle.
 		start := time.Now()
 		var wg sync.WaitGroup
 		var scErr, blErr error
-		var scProbe string
 		if scPresent < n {
 			wg.Add(1)
 			go func() {
@@ -333,55 +448,14 @@ func (b *bench) served(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn
 		scPresent = n
 		b.progress("served: %d routes written to both trees in %s; waiting for both Traefiks to settle",
 			n, time.Since(start).Round(time.Millisecond))
-		if scProbe != "" {
-			if err := scT.settle(ctx, scProbe, 200, b.progress); err != nil {
-				return err
-			}
-		}
-		if err := blT.settle(ctx, bl.path(bl.n-1)+"/", 200, b.progress); err != nil {
+		if err := settleBoth(); err != nil {
 			return err
 		}
 		b.progress("served: both settled %s after the writes began", time.Since(start).Round(time.Millisecond))
 
-		var measured []string // execution ids whose routes the stop measurement removes
-		var repTook time.Duration
-		for rep := 1; rep <= b.cfg.reps; rep++ {
-			if rep > 1 && !b.fits(repTook) {
-				b.note("hook → served at %s routes: %d of %d repetitions, the rest did not fit the time budget (-budget %s)",
-					count(float64(n)), rep-1, b.cfg.reps, b.cfg.budget)
-				break
-			}
-			repStart := time.Now()
-			// Sidecar: a start hook for a new execution.
-			var id string
-			err := b.measure(ctx, secServed, "sidecar", n, rep, scT, both, 200, func(_ context.Context, attempt int) (int, change, error) {
-				id = fmt.Sprintf("m%d-%d-%d", n, rep, attempt)
-				present := scPresent
-				scPresent++
-				return present, func(ctx context.Context) (string, time.Duration, error) {
-					r, took, err := h.start(ctx, id)
-					if err != nil {
-						return "", 0, err
-					}
-					return r.Routes[0].Path + "/", took, nil
-				}, nil
-			})
-			if err != nil {
-				return err
-			}
-			measured = append(measured, id)
-			// Baseline: one new route, plain creates and a separate kick.
-			err = b.measure(ctx, secServed, "baseline", n, rep, blT, both, 200, func(_ context.Context, _ int) (int, change, error) {
-				return bl.n, func(context.Context) (string, time.Duration, error) {
-					t0 := time.Now()
-					path, err := bl.writeOne()
-					return path + "/", time.Since(t0), err
-				}, nil
-			})
-			if err != nil {
-				return err
-			}
-			repTook = time.Since(repStart)
+		measured, err := reps(secServed, n, b.cfg.repsAt(n))
+		if err != nil {
+			return err
 		}
 
 		if n == b.cfg.stopAt {
@@ -417,6 +491,21 @@ func (b *bench) served(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn
 				}
 			}
 		}
+		if n == b.cfg.ratioAt {
+			// The same comparison with both Traefiks reading from the leader.
+			if err := readFrom(leader); err != nil {
+				return err
+			}
+			if _, err := reps(secServedLeader, n, b.cfg.reps); err != nil {
+				return err
+			}
+			if err := readFrom(follower); err != nil {
+				return err
+			}
+		}
+	}
+	if idx, err := ens.Leader(); err != nil || servers[idx] != leader {
+		b.note("the ZooKeeper leader changed during the hook → served phase (now %v, %v): the follower/leader split above is not clean", idx, err)
 	}
 	b.noteTraefikTrouble(both...)
 	return nil
@@ -490,6 +579,10 @@ func (b *bench) measure(ctx context.Context, section, variant string, size, rep 
 		}
 		mctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 		p0 := packetsNow(b.res.servers)
+		cpu0, _ := cpuTicks(o.traefik().Pid())
+		if b.cfg.pprof != "" && size == b.cfg.ratioAt && rep == 2 {
+			b.profileTraefik(ctx, o, section, variant, size)
+		}
 		t0 := time.Now()
 		path, write, err := ch(mctx)
 		if err != nil {
@@ -513,13 +606,17 @@ func (b *bench) measure(ctx context.Context, section, variant string, size, rep 
 			return err
 		}
 		p1 := packetsNow(b.res.servers)
+		cpu1, cpuErr := cpuTicks(o.traefik().Pid())
+		if cpuErr != nil {
+			cpu0, cpu1 = 0, -1
+		}
 		if why := o.disturbedBetween(t0, t1); why != "" && attempt < maxAttempts {
 			b.res.discarded++
 			b.progress("%s %s, %d routes, rep %d: discarded after %s, Traefik's ZooKeeper session was disturbed meanwhile: %s",
 				section, variant, present, rep, t1.Sub(t0).Round(time.Millisecond), shortLine(why))
 			continue
 		}
-		b.servedRecord(section, variant, size, present, rep, o, t0, t1, write, delta(p0, p1))
+		b.servedRecord(section, variant, size, present, rep, o, t0, t1, write, delta(p0, p1), delta(cpu0, cpu1))
 		return nil
 	}
 }
@@ -537,7 +634,7 @@ func shortLine(s string) string {
 // servedRecord records one measurement with its breakdown from Traefik's
 // log (when its walk started, when its configuration arrived) and the
 // ZooKeeper requests spent meanwhile.
-func (b *bench) servedRecord(section, variant string, size, present, rep int, o *traefikObs, t0, t1 time.Time, write time.Duration, packets int64) {
+func (b *bench) servedRecord(section, variant string, size, present, rep int, o *traefikObs, t0, t1 time.Time, write time.Duration, packets, cpuTicks int64) {
 	add := func(metric string, v float64, unit string) {
 		b.res.add(sample{Section: section, Variant: variant, Routes: size, Present: present, Rep: rep, Metric: metric, Value: v, Unit: unit})
 	}
@@ -571,6 +668,9 @@ func (b *bench) servedRecord(section, variant string, size, present, rep int, o 
 	}
 	if packets >= 0 {
 		add("zk_requests", float64(packets), "count")
+	}
+	if cpuTicks >= 0 {
+		add("traefik_cpu", float64(cpuTicks*10), "ms")
 	}
 	detail := ""
 	if firstList >= 0 && firstConfig >= 0 {
@@ -613,7 +713,7 @@ func (b *bench) burst(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn)
 	}
 	defer s.Close()
 	h := b.hooksFor(s)
-	o, err := startTraefik(ctx, "burst", servers, root, b.cfg.throttle)
+	o, err := b.startTraefik(ctx, "burst", []string{b.res.follower}, root)
 	if err != nil {
 		return err
 	}

@@ -25,13 +25,23 @@ import (
 
 // Sections of results.csv.
 const (
-	secServed   = "hook_to_served"
-	secStop     = "stop_to_404"
-	secOverhead = "overhead"
-	secMemory   = "memory"
-	secBurst    = "burst"
-	secCycle    = "reload_cycle"
+	secServed = "hook_to_served"
+	// secServedLeader is hook → served at the ratio size with both
+	// Traefiks reading from the ZooKeeper leader (secServed: a follower).
+	secServedLeader = "hook_to_served_leader"
+	secStop         = "stop_to_404"
+	secOverhead     = "overhead"
+	secMemory       = "memory"
+	secBurst        = "burst"
+	secCycle        = "reload_cycle"
 )
+
+// sectionTitle names sections in notes and file names.
+var sectionTitle = map[string]string{
+	secServed:       "hook-to-served",
+	secServedLeader: "hook-to-served-leader",
+	secStop:         "stop-to-404",
+}
 
 // Targets of issue 6.
 const (
@@ -78,16 +88,19 @@ type runInfo struct {
 }
 
 type results struct {
-	cfg             config
-	info            runInfo
-	servers         []string
-	samples         []sample
-	phases          []phaseTime
-	traefikErrors   int
-	traefikRestarts int
-	discarded       int
-	serviceMissing  int
-	notes           []string
+	cfg     config
+	info    runInfo
+	servers []string
+	// follower and leader are the ZooKeeper servers the Traefiks of the
+	// hook → served phase read from.
+	follower, leader string
+	samples          []sample
+	phases           []phaseTime
+	traefikErrors    int
+	traefikRestarts  int
+	discarded        int
+	serviceMissing   int
+	notes            []string
 }
 
 func (r *results) add(s sample) { r.samples = append(r.samples, s) }
@@ -260,25 +273,27 @@ func medianOr(xs []float64) float64 {
 
 // summary holds the numbers the targets are judged on.
 type summary struct {
-	ratio        float64
-	p99          float64
-	cycles       float64
-	rss          float64
-	ratioOK      bool
-	p99OK        bool
-	cyclesOK     bool
-	rssOK        bool
-	cycleMedian  float64
-	servedAfter  float64
-	overheadAtOK bool
+	ratio         float64
+	leaderRatio   float64
+	leaderRatioOK bool
+	p99           float64
+	cycles        float64
+	rss           float64
+	ratioOK       bool
+	p99OK         bool
+	cyclesOK      bool
+	rssOK         bool
+	cycleMedian   float64
+	servedAfter   float64
+	overheadAtOK  bool
 }
 
 func (r *results) summarize() summary {
 	var s summary
-	sc := medianOr(r.values(secServed, "sidecar", r.cfg.ratioAt, "served"))
-	bl := medianOr(r.values(secServed, "baseline", r.cfg.ratioAt, "served"))
-	s.ratio = sc / bl
+	s.ratio = r.walkOf(secServed).ratio()
 	s.ratioOK = s.ratio <= targetRatio
+	s.leaderRatio = r.walkOf(secServedLeader).ratio()
+	s.leaderRatioOK = s.leaderRatio <= targetRatio
 	last := r.cfg.overheadAt[len(r.cfg.overheadAt)-1]
 	s.p99 = percentile(r.values(secOverhead, "sidecar", last, "hook_to_commit"), 99)
 	s.p99OK = s.p99 <= targetP99ms
@@ -307,12 +322,15 @@ func (r *results) report() string {
 
 	w("#### Targets\n\n")
 	w("| target | measured | verdict |\n|---|---:|---|\n")
-	w("| hook → served at %s routes ≤ %.2f × baseline (same run) | %.3f × (%s vs %s; Traefik's ZooKeeper requests %.3f ×) | %s |\n",
-		count(float64(r.cfg.ratioAt)), targetRatio, s.ratio,
-		secs(medianOr(r.values(secServed, "sidecar", r.cfg.ratioAt, "served"))),
-		secs(medianOr(r.values(secServed, "baseline", r.cfg.ratioAt, "served"))),
-		medianOr(r.values(secServed, "sidecar", r.cfg.ratioAt, "zk_requests"))/medianOr(r.values(secServed, "baseline", r.cfg.ratioAt, "zk_requests")),
-		verdict(s.ratioOK))
+	for _, sec := range []string{secServed, secServedLeader} {
+		wk, ok := r.walkOf(sec), s.ratioOK
+		if sec == secServedLeader {
+			ok = s.leaderRatioOK
+		}
+		w("| hook → served at %s routes ≤ %.2f × baseline (same run), both Traefiks reading from %s | %.3f × (%s vs %s; Traefik's ZooKeeper requests %.3f ×) | %s |\n",
+			count(float64(r.cfg.ratioAt)), targetRatio, r.readFrom(sec), wk.ratio(), secs(wk.sidecar.served), secs(wk.baseline.served),
+			wk.sidecar.requests/wk.baseline.requests, verdict(ok))
+	}
 	last := r.cfg.overheadAt[len(r.cfg.overheadAt)-1]
 	w("| overhead p99 ≤ %.0f ms at %s routes | %s (ZooKeeper alone, same transactions: %s) | %s |\n", targetP99ms, count(float64(last)), millis(s.p99),
 		millis(percentile(r.values(secOverhead, "zookeeper", last, "multi"), 99)), verdict(s.p99OK))
@@ -322,7 +340,7 @@ func (r *results) report() string {
 		targetRSSMiB, count(float64(r.memoryPresent())), s.rss, verdict(s.rssOK))
 
 	w("#### 1. Hook → served through Traefik (medians)\n\n")
-	w("Start hook sent (baseline: first create sent) → first 200 through Traefik for the new route's path, Traefik idle before each. ")
+	w("Start hook sent (baseline: first create sent) → first 200 through Traefik for the new route's path, Traefik idle before each, both Traefiks reading from the same follower. ")
 	w("Baseline: the same routes as a generic KV client writes them (every directory znode empty, plain creates, a separate kick).\n\n")
 	w("| routes present | runs | sidecar | baseline | sidecar / baseline | ZooKeeper requests per change: sidecar | baseline |\n|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, size := range r.cfg.servedAt {
@@ -343,6 +361,22 @@ func (r *results) report() string {
 			sv := medianOr(r.values(secServed, v, size, "served"))
 			w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", count(float64(size)), v, millis(wr), secs(ws), secs(cr), secs(sv), secs(cr-ws), secs(sv-cr))
 		}
+	}
+
+	w("\nWhich ZooKeeper server Traefik reads from, at %s routes (medians of each layout's repetitions). ", count(float64(r.cfg.ratioAt)))
+	w("*Fixed*: Traefik's time outside its walk (until the walk began, and from the configuration's arrival to the first 200): decoding aside, it does not depend on the layout. ")
+	w("*Per request*: walk time / ZooKeeper requests. *Traefik CPU*: its user and system time over the measurement. *Bound*: the sidecar's fixed time plus the baseline's walk scaled to the sidecar's request count, over the baseline's time: ")
+	w("the ratio the sidecar's layout would reach if Traefik's requests for it cost what its requests for the baseline cost.\n\n")
+	w("| Traefik reads from | sidecar | baseline | ratio | requests per route: sidecar | baseline | per request: sidecar | baseline | Traefik CPU: sidecar | baseline | fixed: sidecar | baseline | bound |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, sec := range []string{secServed, secServedLeader} {
+		wk := r.walkOf(sec)
+		per := float64(r.cfg.ratioAt)
+		w("| %s | %s | %s | %.3f | %.1f | %.1f | %s | %s | %s | %s | %s | %s | %.3f |\n", r.readFrom(sec),
+			secs(wk.sidecar.served), secs(wk.baseline.served), wk.ratio(),
+			wk.sidecar.requests/per, wk.baseline.requests/per,
+			micros(wk.sidecar.perRequest()), micros(wk.baseline.perRequest()),
+			secs(wk.sidecar.cpu), secs(wk.baseline.cpu),
+			secs(wk.sidecar.fixed()), secs(wk.baseline.fixed()), wk.bound())
 	}
 
 	w("\n#### 2. Sidecar overhead: start hook → ZooKeeper transaction committed\n\n")
@@ -407,6 +441,52 @@ func (r *results) report() string {
 			"%d session/provider problems, warnings or errors in Traefik's logs.\n", r.discarded, r.traefikRestarts, r.traefikErrors)
 	}
 	return b.String()
+}
+
+// walkStats are the medians of one layout's hook → served measurements.
+type walkStats struct {
+	served, walkStarted, configReceived, requests, cpu float64
+}
+
+func (w walkStats) walk() float64       { return w.configReceived - w.walkStarted }
+func (w walkStats) fixed() float64      { return w.served - w.walk() }
+func (w walkStats) perRequest() float64 { return w.walk() / w.requests }
+
+// walkComparison is sidecar against baseline in one section at the ratio size.
+type walkComparison struct{ sidecar, baseline walkStats }
+
+func (c walkComparison) ratio() float64 { return c.sidecar.served / c.baseline.served }
+
+// bound is the ratio with the sidecar's requests at the baseline's cost
+// per request: what Traefik's walk allows a layout of the sidecar's
+// request count, given Traefik's fixed time.
+func (c walkComparison) bound() float64 {
+	scaled := c.baseline.walk() * c.sidecar.requests / c.baseline.requests
+	return (c.sidecar.fixed() + scaled) / c.baseline.served
+}
+
+func (r *results) walkOf(section string) walkComparison {
+	at := func(variant string) walkStats {
+		m := func(metric string) float64 { return medianOr(r.values(section, variant, r.cfg.ratioAt, metric)) }
+		return walkStats{served: m("served"), walkStarted: m("walk_started"), configReceived: m("config_received"),
+			requests: m("zk_requests"), cpu: m("traefik_cpu")}
+	}
+	return walkComparison{sidecar: at("sidecar"), baseline: at("baseline")}
+}
+
+// readFrom says which ZooKeeper server the section's Traefiks read from.
+func (r *results) readFrom(section string) string {
+	if section == secServedLeader {
+		return "the leader"
+	}
+	return "a follower"
+}
+
+func micros(ms float64) string {
+	if math.IsNaN(ms) || math.IsInf(ms, 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f µs", ms*1000)
 }
 
 // ---------------------------------------------------------------- files
