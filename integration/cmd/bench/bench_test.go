@@ -136,34 +136,34 @@ func TestParseServerTiming(t *testing.T) {
 
 func TestWalkComparison(t *testing.T) {
 	tests := []struct {
-		name              string
-		sidecar, baseline walkStats
-		ratio, bound      float64
+		name                  string
+		sidecar, baseline     walkStats
+		ratio, atBaselineCost float64
 	}{
 		{
-			name:     "requests cost the same in both walks: bound equals ratio",
+			name:     "requests cost the same in both walks: same ratio",
 			sidecar:  walkStats{served: 1300, walkStarted: 100, configReceived: 1100, requests: 1000},
 			baseline: walkStats{served: 4300, walkStarted: 100, configReceived: 4100, requests: 4000},
-			ratio:    1300.0 / 4300, bound: 1300.0 / 4300,
+			ratio:    1300.0 / 4300, atBaselineCost: 1300.0 / 4300,
 		},
 		{
 			name:     "the sidecar's requests cost twice the baseline's",
 			sidecar:  walkStats{served: 2300, walkStarted: 100, configReceived: 2100, requests: 1000},
 			baseline: walkStats{served: 4300, walkStarted: 100, configReceived: 4100, requests: 4000},
-			ratio:    2300.0 / 4300, bound: (300 + 1000) / 4300.0,
+			ratio:    2300.0 / 4300, atBaselineCost: (300 + 1000) / 4300.0,
 		},
 		{
-			name:     "no fixed time: the bound is the request ratio",
+			name:     "no fixed time: the request ratio",
 			sidecar:  walkStats{served: 500, walkStarted: 0, configReceived: 500, requests: 1000},
 			baseline: walkStats{served: 4000, walkStarted: 0, configReceived: 4000, requests: 4000},
-			ratio:    0.125, bound: 0.25,
+			ratio:    0.125, atBaselineCost: 0.25,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := walkComparison{sidecar: tt.sidecar, baseline: tt.baseline}
 			assert.InDelta(t, tt.ratio, c.ratio(), 1e-9)
-			assert.InDelta(t, tt.bound, c.bound(), 1e-9)
+			assert.InDelta(t, tt.atBaselineCost, c.atBaselineCost(), 1e-9)
 		})
 	}
 }
