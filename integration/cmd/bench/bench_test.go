@@ -176,3 +176,19 @@ func TestRepsAt(t *testing.T) {
 	c.reps = 2
 	assert.Equal(t, 2, c.repsAt(5000), "never more than asked for")
 }
+
+func TestCSVRoundTrip(t *testing.T) {
+	r := &results{samples: []sample{
+		{Section: secServed, Variant: "sidecar", Routes: 1000, Present: 1003, Rep: 4, Metric: "served", Value: 4718.25, Unit: "ms"},
+		{Section: secServedLeader, Variant: "baseline", Routes: 1000, Present: 1005, Rep: 1, Metric: "zk_requests", Value: 66499, Unit: "count"},
+	}}
+	path := filepath.Join(t.TempDir(), "results.csv")
+	require.NoError(t, r.writeCSV(path))
+	got, err := readCSV(path)
+	require.NoError(t, err)
+	assert.Equal(t, r.samples, got)
+
+	require.NoError(t, os.WriteFile(path, []byte("section,variant\nx,y\n"), 0o644))
+	_, err = readCSV(path)
+	assert.ErrorContains(t, err, "2 fields, want 8")
+}

@@ -72,6 +72,7 @@ func main() {
 	throttle := flag.Duration("throttle", 100*time.Millisecond, "Traefik's providers.providersThrottleDuration")
 	budget := flag.Duration("budget", 18*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
 	overheadOnly := flag.Bool("overhead-only", false, "run only the overhead and memory phase, print its figures and write nothing (for profiling)")
+	replot := flag.Bool("replot", false, "only redraw the plots in -out from its results.csv (same sizes as the run that wrote it)")
 	pprofDir := flag.String("pprof", "", "write CPU profiles of both Traefiks during the second hook → served repetition at the ratio size into this directory")
 	flag.Parse()
 	cfg := config{
@@ -84,6 +85,13 @@ func main() {
 		cfg.servedAt, cfg.ratioAt, cfg.stopAt = []int{20, 100, 300}, 100, 100
 		cfg.overheadAt, cfg.overheadSamples = []int{0, 100, 1000}, 50
 		cfg.burstHooks = 200
+	}
+	if *replot {
+		if err := redraw(cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(cfg, *sidecarBin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

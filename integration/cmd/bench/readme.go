@@ -89,6 +89,6 @@ func (r *results) readme(report string) string {
 	w("## Files\n\n")
 	w("- `results.csv`: one row per measured value (`section, variant, routes, present, rep, metric, value, unit`); ")
 	w("`routes` is the nominal size, `present` the routes present at that moment.\n")
-	w("- `hook-to-served.svg`, `overhead.svg`: the plots above, drawn with gonum/plot.\n")
+	w("- `hook-to-served.svg`, `overhead.svg`: the plots above, drawn with gonum/plot; `-replot` draws them again from `results.csv`.\n")
 	return b.String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"image/color"
 	"math"
@@ -527,16 +528,101 @@ func (r *results) writeCSV(path string) error {
 	return f.Close()
 }
 
+// readCSV loads the samples writeCSV wrote.
+func readCSV(path string) ([]sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: empty", path)
+	}
+	var out []sample
+	for i, row := range rows[1:] {
+		if len(row) != 8 {
+			return nil, fmt.Errorf("%s:%d: %d fields, want 8", path, i+2, len(row))
+		}
+		routes, err1 := strconv.Atoi(row[2])
+		present, err2 := strconv.Atoi(row[3])
+		rep, err3 := strconv.Atoi(row[4])
+		value, err4 := strconv.ParseFloat(row[6], 64)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
+		}
+		out = append(out, sample{Section: row[0], Variant: row[1], Routes: routes, Present: present, Rep: rep, Metric: row[5], Value: value, Unit: row[7]})
+	}
+	return out, nil
+}
+
+// redraw draws the plots again from cfg.out's results.csv.
+func redraw(cfg config) error {
+	samples, err := readCSV(filepath.Join(cfg.out, "results.csv"))
+	if err != nil {
+		return err
+	}
+	r := &results{cfg: cfg, samples: samples}
+	if err := r.plotServed(filepath.Join(cfg.out, "hook-to-served.svg")); err != nil {
+		return err
+	}
+	return r.plotOverhead(filepath.Join(cfg.out, "overhead.svg"))
+}
+
 var (
 	colSidecar  = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
 	colBaseline = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 )
 
+// plotLeader adds the medians measured with both Traefiks on the leader,
+// as triangles with their ratio.
+func (r *results) plotLeader(p *plot.Plot) error {
+	sc := r.values(secServedLeader, "sidecar", r.cfg.ratioAt, "served")
+	bl := r.values(secServedLeader, "baseline", r.cfg.ratioAt, "served")
+	if len(sc) == 0 || len(bl) == 0 {
+		return nil
+	}
+	var legend *plotter.Scatter
+	for _, v := range []struct {
+		xs []float64
+		c  color.Color
+	}{{sc, colSidecar}, {bl, colBaseline}} {
+		pt, err := plotter.NewScatter(plotter.XYs{{X: float64(r.cfg.ratioAt), Y: median(v.xs) / 1000}})
+		if err != nil {
+			return err
+		}
+		pt.Color, pt.Shape, pt.Radius = v.c, draw.TriangleGlyph{}, vg.Points(4)
+		p.Add(pt)
+		legend = pt
+	}
+	gray, err := plotter.NewScatter(plotter.XYs{{}})
+	if err != nil {
+		return err
+	}
+	gray.Color, gray.Shape, gray.Radius = color.Gray{Y: 0x60}, legend.Shape, legend.Radius
+	p.Legend.Add("triangles: both Traefiks on the leader (others: on a follower)", gray)
+	l, err := plotter.NewLabels(plotter.XYLabels{
+		XYs:    []plotter.XY{{X: float64(r.cfg.ratioAt), Y: median(sc) / 1000}},
+		Labels: []string{fmt.Sprintf("leader: %.2f×", median(sc)/median(bl))},
+	})
+	if err != nil {
+		return err
+	}
+	l.TextStyle[0].Color = colSidecar
+	l.TextStyle[0].XAlign = draw.XRight
+	l.Offset = vg.Point{X: -vg.Points(16), Y: -vg.Points(16)}
+	p.Add(l)
+	return nil
+}
+
 // plotServed draws hook → served against routes present, log-log: median
 // lines and every repetition as a dot.
 func (r *results) plotServed(path string) error {
 	p := plot.New()
-	p.Title.Text = "New route: hook → served through Traefik (lines: medians, crosses: each run)"
+	p.Title.Text = "Hook → served through Traefik (lines: medians; crosses: each run)"
 	p.X.Label.Text = "routes already present"
 	p.Y.Label.Text = "seconds"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
@@ -548,8 +634,8 @@ func (r *results) plotServed(path string) error {
 		c           color.Color
 		shape       draw.GlyphDrawer
 	}{
-		{"sidecar", "sidecar (directories hold \"true\", one multi with its kick)", colSidecar, draw.CircleGlyph{}},
-		{"baseline", "baseline: generic KV client (empty directories, separate kick)", colBaseline, draw.SquareGlyph{}},
+		{"sidecar", "sidecar: directories hold \"true\", one multi with its kick", colSidecar, draw.CircleGlyph{}},
+		{"baseline", "baseline: generic KV client, empty directories, separate kick", colBaseline, draw.SquareGlyph{}},
 	} {
 		var med, all plotter.XYs
 		for _, size := range r.cfg.servedAt {
@@ -601,13 +687,16 @@ func (r *results) plotServed(path string) error {
 		}
 		p.Add(l)
 	}
+	if err := r.plotLeader(p); err != nil {
+		return err
+	}
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(4)
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(8)
 	p.X.Min, p.X.Max = float64(r.cfg.servedAt[0])*0.7, float64(r.cfg.servedAt[len(r.cfg.servedAt)-1])*1.4
 	// Room above the highest point for the legend (log scale).
 	lo, hi := math.Inf(1), 0.0
 	for _, s := range r.samples {
-		if s.Section == secServed && s.Metric == "served" {
+		if (s.Section == secServed || s.Section == secServedLeader) && s.Metric == "served" {
 			lo, hi = math.Min(lo, s.Value/1000), math.Max(hi, s.Value/1000)
 		}
 	}
