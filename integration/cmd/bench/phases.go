@@ -375,13 +375,7 @@ func (b *bench) served(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn
 				id = fmt.Sprintf("%s%d-%d-%d", prefix, n, rep, attempt)
 				present := scPresent
 				scPresent++
-				return present, func(ctx context.Context) (string, time.Duration, error) {
-					r, took, err := h.start(ctx, id)
-					if err != nil {
-						return "", 0, err
-					}
-					return r.Routes[0].Path + "/", took, nil
-				}, nil
+				return present, startChange(h, id), nil
 			})
 			if err != nil {
 				return nil, err
@@ -556,6 +550,18 @@ func idle(ctx context.Context, obs ...*traefikObs) error {
 // change makes one change and returns the path to poll through Traefik and
 // how long the write itself took (for the sidecar: the hook's response time).
 type change func(ctx context.Context) (path string, write time.Duration, err error)
+
+// startChange posts the start hook of execution id (one route) and polls
+// that route's path.
+func startChange(h *hooks, id string) change {
+	return func(ctx context.Context) (string, time.Duration, error) {
+		r, took, err := h.start(ctx, id)
+		if err != nil {
+			return "", 0, err
+		}
+		return r.Routes[0].Path + "/", took, nil
+	}
+}
 
 // maxAttempts bounds the repetitions of a measurement that Traefik's
 // ZooKeeper session trouble spoiled.
@@ -737,13 +743,7 @@ func (b *bench) burst(ctx context.Context, ens *harness.Ensemble, conn *zk.Conn)
 			id := fmt.Sprintf("bc-%d-%d", rep, attempt)
 			p := present
 			present++
-			return p, func(ctx context.Context) (string, time.Duration, error) {
-				r, took, err := h.start(ctx, id)
-				if err != nil {
-					return "", 0, err
-				}
-				return r.Routes[0].Path + "/", took, nil
-			}, nil
+			return p, startChange(h, id), nil
 		})
 		if err != nil {
 			return err
