@@ -585,7 +585,7 @@ func (b *bench) measure(ctx context.Context, section, variant string, size, rep 
 		}
 		mctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 		p0 := packetsNow(b.res.servers)
-		cpu0, _ := cpuTicks(o.traefik().Pid())
+		cpu0, cpuErr0 := cpuTicks(o.traefik().Pid())
 		if b.cfg.pprof != "" && size == b.cfg.ratioAt && rep == 2 {
 			b.profileTraefik(ctx, o, section, variant, size)
 		}
@@ -612,9 +612,9 @@ func (b *bench) measure(ctx context.Context, section, variant string, size, rep 
 			return err
 		}
 		p1 := packetsNow(b.res.servers)
-		cpu1, cpuErr := cpuTicks(o.traefik().Pid())
-		if cpuErr != nil {
-			cpu0, cpu1 = 0, -1
+		cpu1, cpuErr1 := cpuTicks(o.traefik().Pid())
+		if cpuErr0 != nil || cpuErr1 != nil {
+			cpu0, cpu1 = 0, -1 // delta reports -1: not recorded
 		}
 		if why := o.disturbedBetween(t0, t1); why != "" && attempt < maxAttempts {
 			b.res.discarded++
