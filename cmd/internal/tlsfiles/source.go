@@ -40,11 +40,9 @@ type Source struct {
 	lastError string
 }
 
-// NewSource loads the files once; every problem is a *FileError.
+// NewSource loads the files once; every problem is a *FileError. A nil log
+// means slog's default logger at the time of logging.
 func NewSource(files Files, log *slog.Logger) (*Source, error) {
-	if log == nil {
-		log = slog.Default()
-	}
 	s := &Source{files: files, log: log, now: time.Now}
 	raw, err := s.read()
 	if err != nil {
@@ -127,6 +125,13 @@ func (s *Source) withPath(err error) error {
 	return err
 }
 
+func (s *Source) logger() *slog.Logger {
+	if s.log != nil {
+		return s.log
+	}
+	return slog.Default()
+}
+
 // current returns the certificate and CA pool, reloading them first when
 // the files changed since the last check.
 func (s *Source) current() (*tls.Certificate, *x509.CertPool) {
@@ -149,7 +154,7 @@ func (s *Source) current() (*tls.Certificate, *x509.CertPool) {
 	if err != nil {
 		if msg := err.Error(); msg != s.lastError {
 			s.lastError = msg
-			s.log.Error("TLS files changed but do not load; keeping the previous ones", "error", err)
+			s.logger().Error("TLS files changed but do not load; keeping the previous ones", "error", err)
 		}
 		return s.cert, s.pool
 	}
@@ -158,7 +163,7 @@ func (s *Source) current() (*tls.Certificate, *x509.CertPool) {
 	if cert != nil {
 		attrs = append(attrs, "subject", cert.Leaf.Subject.String(), "not_after", cert.Leaf.NotAfter.UTC())
 	}
-	s.log.Info("TLS files reloaded", attrs...)
+	s.logger().Info("TLS files reloaded", attrs...)
 	return cert, pool
 }
 
