@@ -31,7 +31,8 @@ func newBaseline(conn *zk.Conn, rootKey, backend string) (*baseline, error) {
 		return nil, err
 	}
 	b := &baseline{conn: conn, root: root, rootKey: rootKey, backend: backend}
-	// The root must exist before Traefik starts (facts 4).
+	// The root must exist before Traefik starts: without it the provider's
+	// watch fails and retries with a growing back-off.
 	if _, err := conn.Create(root, nil, 0, openACL); err != nil && !errors.Is(err, zk.ErrNodeExists) {
 		return nil, err
 	}

@@ -27,7 +27,8 @@ var client = &http.Client{
 
 // hooks posts lifecycle hooks to one sidecar. Every execution has one
 // service with one proxied port pointing at the bench's backend, so each
-// start creates exactly one route (8 znodes, as in facts 5).
+// start creates exactly one route: 8 znodes (router, its rule and service;
+// service, load balancer, servers, server 0 and its URL).
 type hooks struct {
 	base, token string
 	backendIP   string

@@ -211,7 +211,7 @@ func (r *results) report() string {
 	}
 	if r.serviceMissing > 0 {
 		w("\nTraefik logged %d times that a router's service did not exist: routes created while Traefik walked the tree, "+
-			"whose router it read before their service existed; the next walk serves them (facts 6: harmless).\n", r.serviceMissing)
+			"whose router it read before their service existed; the next walk serves them, so this is harmless.\n", r.serviceMissing)
 	}
 	if r.traefikErrors > 0 || r.discarded > 0 || r.traefikRestarts > 0 {
 		w("\nDisturbances: %d measurement attempts discarded and repeated because Traefik's ZooKeeper session broke "+

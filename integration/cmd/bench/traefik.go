@@ -34,7 +34,8 @@ type traefikObs struct {
 	errs     []string
 	restarts int
 	// serviceMissing counts "the service ... does not exist": a route
-	// created while Traefik walked the tree (facts 6), harmless.
+	// created while Traefik walked the tree, so that it read the router
+	// before its service existed; the next walk serves it: harmless.
 	serviceMissing int
 
 	stop chan struct{}
