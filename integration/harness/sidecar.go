@@ -60,7 +60,7 @@ type SidecarOptions struct {
 	// the CA to trust and, for mutual TLS, a client certificate. URL is
 	// then https.
 	HTTPS *tls.Config
-	Log io.Writer
+	Log   io.Writer
 }
 
 // Sidecar is a running `traefik-zk-sidecar serve`.
