@@ -19,7 +19,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -341,6 +344,32 @@ func TestTLSEveryHop(t *testing.T) {
 		assert.Equal(t, http.StatusOK, resp.StatusCode, string(reply))
 		assert.Contains(t, zkTree(t, reader, tlsStateRoot), tlsStateRoot+"/executions/9", "the hook begun before the rotation was applied")
 		assert.Contains(t, sc.Logs(), "TLS files reloaded")
+	})
+
+	apiStep(t, "examples/lifecycle.sh drives the lifecycle with a CA and a client certificate", func(t *testing.T) {
+		if _, err := exec.LookPath("jq"); err != nil {
+			t.Skip("examples/lifecycle.sh with TRAEFIK_URL needs jq")
+		}
+		_, self, _, _ := runtime.Caller(0)
+		script := filepath.Join(filepath.Dir(self), "..", "examples", "lifecycle.sh")
+		run := func(extra ...string) (string, error) {
+			cmd := exec.Command("bash", script, "notebook")
+			cmd.Env = append(os.Environ(), "TOKEN="+tlsToken, "SIDECAR_URL="+sc.URL(), "WAIT=",
+				"TRAEFIK_URL="+tr.WebURL(), "BACKEND_HOST=127.0.0.1", fmt.Sprintf("BACKEND_PORT=%d", aPort))
+			cmd.Env = append(cmd.Env, extra...)
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		out, err := run("CA_FILE="+pki.caFile, "CERT_FILE="+pki.master.Cert, "KEY_FILE="+pki.master.Key)
+		require.NoError(t, err, out)
+		assert.Equal(t, 4, strings.Count(out, "<- HTTP 200"), "prepare, start, GET /v1/executions/42, stop: %s", out)
+		assert.Contains(t, zkTree(t, reader, tlsStateRoot), tlsStateRoot+"/executions/42")
+
+		before := zkTree(t, reader, "/"+tlsRoot, tlsStateRoot)
+		out, err = run("CA_FILE=" + pki.caFile) // no client certificate
+		require.Error(t, err, out)
+		assert.Contains(t, out, "no answer")
+		assert.Equal(t, before, zkTree(t, reader, "/"+tlsRoot, tlsStateRoot), "refused, nothing written")
 	})
 
 	apiStep(t, "a sidecar without the ZooKeeper CA refuses to start and writes nothing", func(t *testing.T) {
