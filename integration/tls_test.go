@@ -36,7 +36,7 @@ import (
 )
 
 const (
-	tlsRoot      = "tlsroot"
+	tlsRoot      = "tlshops"
 	tlsStateRoot = "/tls-state"
 	tlsToken     = "tls-test-token-0123456789"
 	tlsKeySecret = "tls-test-key-secret-0123456789"
