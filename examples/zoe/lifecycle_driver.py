@@ -122,8 +122,10 @@ def fetch(url: str) -> Tuple[int, str]:
         with urllib.request.urlopen(urllib.request.Request(url), timeout=5) as r:
             return r.status, r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
-        with e:
+        try:
             return e.code, e.read().decode("utf-8", "replace")
+        finally:
+            e.close()
     except (urllib.error.URLError, OSError):
         return 0, ""
 
@@ -188,9 +190,10 @@ def step_errors() -> None:
         c.start(execution)
         raise Failed("a start with port 70000 was accepted")
     except zs.BadRequest as e:
-        check(e.status == 400 and e.field == "execution.services[0].ports[0].external_port",
+        check(e.status == 400 and e.field == "execution.services[0].ports[0].external_port"
+              and e.where == "execution 45, service py-notebook0, port 8888",
               "400 names the wrong field: {}".format(e))
-        say("port 70000: BadRequest field {} ({})".format(e.field, e.message))
+        say("port 70000: BadRequest field {} = {} ({})".format(e.field, e.where, e.message))
     execution.service("py-notebook0").ports[0].activate("127.0.0.1", 8888)
     try:
         c.start(execution, wait=3600)
