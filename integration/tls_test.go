@@ -360,12 +360,13 @@ func TestTLSEveryHop(t *testing.T) {
 			out, err := cmd.CombinedOutput()
 			return string(out), err
 		}
+		before := zkTree(t, reader, "/"+tlsRoot, tlsStateRoot)
 		out, err := run("CA_FILE="+pki.caFile, "CERT_FILE="+pki.master.Cert, "KEY_FILE="+pki.master.Key)
 		require.NoError(t, err, out)
 		assert.Equal(t, 4, strings.Count(out, "<- HTTP 200"), "prepare, start, GET /v1/executions/42, stop: %s", out)
-		assert.Contains(t, zkTree(t, reader, tlsStateRoot), tlsStateRoot+"/executions/42")
+		assert.NotEqual(t, before, zkTree(t, reader, "/"+tlsRoot, tlsStateRoot), "start and stop wrote")
 
-		before := zkTree(t, reader, "/"+tlsRoot, tlsStateRoot)
+		before = zkTree(t, reader, "/"+tlsRoot, tlsStateRoot)
 		out, err = run("CA_FILE=" + pki.caFile) // no client certificate
 		require.Error(t, err, out)
 		assert.Contains(t, out, "no answer")
