@@ -29,7 +29,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/...
+	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/...
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
 integration: deps build
