@@ -254,7 +254,7 @@ func TestACLDigestAuth(t *testing.T) {
 	})
 
 	apiStep(t, "stop makes the route 404 through the authenticated Traefik", func(t *testing.T) {
-		r := sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"42"}}`))
+		r := sc.post("/v1/hooks", apiStop("42"))
 		require.Equal(t, http.StatusOK, r.status, r)
 		got := apiDecode[apiHookReply](t, r)
 		require.Len(t, got.Routes, 1)
