@@ -62,25 +62,37 @@ type apiSidecar struct {
 // of the test.
 func startAPISidecar(t *testing.T, servers []string, stateRoot string, args ...string) *apiSidecar {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary:    apiSidecarBinary(t),
+	return runSidecar(t, harness.SidecarOptions{
 		Servers:   servers,
 		RootKey:   sharedRoot,
 		StateRoot: stateRoot,
-		Token:     apiToken,
 		KeySecret: "api-key-secret" + strings.ReplaceAll(stateRoot, "/", "-") + "-0123456789abcdef",
 		Args:      append([]string{"--log-level=debug"}, args...),
 	})
+}
+
+// runSidecar runs the sidecar binary with opts (by default the test run's
+// binary and apiToken) until the end of the test, and shows the tail of its
+// log when the test failed.
+func runSidecar(t *testing.T, opts harness.SidecarOptions) *apiSidecar {
+	t.Helper()
+	if opts.Binary == "" {
+		opts.Binary = apiSidecarBinary(t)
+	}
+	if opts.Token == "" {
+		opts.Token = apiToken
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := harness.StartSidecar(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("sidecar %s log tail:\n%s", stateRoot, tail(s.Logs(), 6000))
+			t.Logf("sidecar %s log tail:\n%s", opts.StateRoot, tail(s.Logs(), 6000))
 		}
 		_ = s.Close()
 	})
-	return &apiSidecar{Sidecar: s, t: t, stateRoot: stateRoot}
+	return &apiSidecar{Sidecar: s, t: t, stateRoot: opts.StateRoot}
 }
 
 // apiHTTP opens a connection per request, like the harness' probes.

@@ -1,6 +1,6 @@
 package integration
 
-// TestChaos is the chaos run of issue 7: a client drives 1,000 lifecycle
+// TestChaos is the chaos run: a client drives 1,000 lifecycle
 // hooks through two sidecar replicas (the real binary) while ZooKeeper's
 // leader is killed, the whole ensemble is frozen for longer than the
 // sidecars' session timeout, and one replica is SIGKILLed mid-burst. Then

@@ -1,6 +1,6 @@
 package integration
 
-// A bounded load test of the HTTP API (issue 7): 200 concurrent clients on
+// A bounded load test of the HTTP API: 200 concurrent clients on
 // loopback, each posting start and stop hooks for executions of its own,
 // against one real sidecar on the shared ensemble. Every answer must be 200
 // or the documented 503 with Retry-After; the sidecar's peak memory must
@@ -151,26 +151,14 @@ func runLoad(t *testing.T, sc *apiSidecar, prefix string, backendPort int) *load
 
 func startLoadSidecar(t *testing.T, root, stateRoot string, args ...string) *apiSidecar {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary:    apiSidecarBinary(t),
+	return runSidecar(t, harness.SidecarOptions{
 		Servers:   env.servers,
 		RootKey:   root,
 		StateRoot: stateRoot,
-		Token:     apiToken,
 		KeySecret: "load-key-secret" + strings.ReplaceAll(stateRoot, "/", "-") + "-0123456789abcdef",
 		// Info level: 4,000 debug lines would measure the logger.
 		Args: append([]string{"--log-level=info", "--log-format=json"}, args...),
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sidecar %s log tail:\n%s", stateRoot, tail(s.Logs(), 6000))
-		}
-		_ = s.Close()
-	})
-	return &apiSidecar{Sidecar: s, t: t, stateRoot: stateRoot}
 }
 
 // TestLoadConcurrentHooks: 200 clients × 5 executions × (start + stop) =

@@ -56,25 +56,13 @@ func startWebSidecar(t *testing.T, o webSidecarOptions) *apiSidecar {
 	if o.rootKey == "" {
 		o.rootKey = sharedRoot
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary:    apiSidecarBinary(t),
+	return runSidecar(t, harness.SidecarOptions{
 		Servers:   env.servers,
 		RootKey:   o.rootKey,
 		StateRoot: o.stateRoot,
-		Token:     apiToken,
 		KeySecret: "web-key-secret" + strings.ReplaceAll(o.stateRoot, "/", "-") + "-0123456789abcdef",
 		Args:      append([]string{"--log-level=debug"}, o.args...),
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sidecar %s log tail:\n%s", o.stateRoot, tail(s.Logs(), 6000))
-		}
-		_ = s.Close()
-	})
-	return &apiSidecar{Sidecar: s, t: t, stateRoot: o.stateRoot}
 }
 
 // webPort is one port of a hook's service.
