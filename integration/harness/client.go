@@ -58,8 +58,12 @@ func NewClient(base, token string, opts ...ClientOption) *Client {
 	return c
 }
 
-// Client is a client of this sidecar's API with its token.
+// Client is a client of this sidecar's API with its token, over HTTPS
+// with SidecarOptions.HTTPS when the API serves HTTPS.
 func (s *Sidecar) Client(opts ...ClientOption) *Client {
+	if s.opts.HTTPS != nil {
+		opts = append([]ClientOption{WithTLS(s.opts.HTTPS)}, opts...)
+	}
 	return NewClient(s.URL(), s.opts.Token, opts...)
 }
 
