@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -237,13 +236,13 @@ func (p *Provider) applyOnce(batch []*request) (int, error) {
 
 	planned := time.Now()
 	if len(ops) > 0 {
-		metaData, err := json.Marshal(meta)
+		// Setting the revision with the version planned against is the
+		// precondition that serialises writers across replicas.
+		revOps, err := revisionOps(p.l, version, meta, mirrorChange(changes))
 		if err != nil {
 			return 0, err
 		}
-		// Setting the revision with the version planned against is the
-		// precondition that serialises writers across replicas.
-		ops = append([]zkstore.Op{zkstore.Set(p.l.revisionPath(), metaData, version)}, ops...)
+		ops = append(revOps, ops...)
 		if traefikVisible {
 			kick, err := kickOps(p.l, revision)
 			if err != nil {

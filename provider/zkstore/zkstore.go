@@ -148,6 +148,18 @@ func (s *Store) Get(p string) (data []byte, stat *zk.Stat, err error) {
 	return data, stat, err
 }
 
+// GetW reads a znode and leaves a data watch on it: the channel receives
+// one event when the znode changes or goes, or when the session ends. The
+// client sets the watch again after reconnecting within the session.
+func (s *Store) GetW(p string) (data []byte, stat *zk.Stat, changed <-chan zk.Event, err error) {
+	err = s.do(func() error {
+		var e error
+		data, stat, changed, e = s.conn.GetW(p)
+		return e
+	})
+	return data, stat, changed, err
+}
+
 // Sync makes the server this session reads from catch up with the leader,
 // so that the reads after it see every write committed before it, also
 // those made through other sessions (other replicas).
