@@ -68,6 +68,14 @@ func (f *Follower) Age() time.Duration {
 	return time.Since(time.Unix(0, at))
 }
 
+// Revision is the mirror's revision; -1 before the first load.
+func (f *Follower) Revision() int64 {
+	if snap := f.Snapshot(); snap != nil {
+		return snap.Revision
+	}
+	return -1
+}
+
 // Stats returns the counters.
 func (f *Follower) Stats() FollowerStats {
 	return FollowerStats{FullLoads: f.fullLoads.Load(), Records: f.records.Load()}
