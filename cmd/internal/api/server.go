@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
@@ -262,7 +263,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 }
 
 func (s *Server) hookResponse(id execution.ID, routes []state.Route, withEnv bool) *HookResponse {
-	resp := &HookResponse{ExecutionID: string(id), Routes: s.views.Routes(routes), Env: map[string]map[string]string{}}
+	resp := &HookResponse{HookResponse: apiv1.HookResponse{ExecutionID: string(id), Routes: s.views.Routes(routes), Env: map[string]map[string]string{}}}
 	if withEnv {
 		resp.Env = envOf(routes)
 	}
