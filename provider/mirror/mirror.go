@@ -7,6 +7,8 @@ package mirror
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
@@ -17,7 +19,8 @@ import (
 var ErrGap = errors.New("mirror: change record does not follow the mirror's revision")
 
 // State is the served routes by router name, as of Revision. Routes that
-// never match a request (tombstones, the sentinel) are left out.
+// never match a request (tombstones, the sentinel) are left out; the
+// rendered configuration adds the sentinel back.
 type State struct {
 	Revision int64
 	Routes   map[string]kvschema.Route
@@ -73,14 +76,16 @@ func (s *State) upsert(r kvschema.Route) {
 
 // Configuration is Traefik's dynamic configuration for the routes: the
 // same routers, services and middlewares the sidecar writes under the root
-// key, by the same names.
+// key, by the same names. The sentinel is always in it, as in the tree: a
+// configuration without routers, services and middlewares is one Traefik
+// skips as empty, which would keep the last route stopped served.
 func Configuration(routes map[string]kvschema.Route) *kvschema.Configuration {
 	http := &kvschema.HTTPConfiguration{
-		Routers:     make(map[string]*kvschema.Router, len(routes)),
-		Services:    make(map[string]*kvschema.Service, len(routes)),
+		Routers:     make(map[string]*kvschema.Router, len(routes)+1),
+		Services:    make(map[string]*kvschema.Service, len(routes)+1),
 		Middlewares: map[string]*kvschema.Middleware{},
 	}
-	for _, r := range routes {
+	for _, r := range append(slices.Collect(maps.Values(routes)), kvschema.SentinelRoute()) {
 		c := r.Configuration().HTTP
 		for name, v := range c.Routers {
 			http.Routers[name] = v

@@ -103,10 +103,13 @@ func TestConfigurationMatchesTheKVTree(t *testing.T) {
 	tlsOn := route("zsc-ffffffffffffffff-6", "http://10.0.0.6:80")
 	tlsOn.TLS = &kvschema.RouterTLSConfig{}
 	all := []kvschema.Route{ui, a, b, strip, tls, tlsOn}
+	sentinel, err := kvschema.SentinelRoute().Encode("traefik")
+	require.NoError(t, err)
 
 	routes := map[string]kvschema.Route{}
 	kvs, err := kvschema.SharedDirectories("traefik")
 	require.NoError(t, err)
+	kvs = append(kvs, sentinel...)
 	for _, r := range all {
 		routes[r.Name] = r
 		encoded, err := r.Encode("traefik")
@@ -118,10 +121,10 @@ func TestConfigurationMatchesTheKVTree(t *testing.T) {
 	assert.Equal(t, fromTree, Configuration(routes))
 }
 
+// With no route left, the sentinel keeps the configuration from being
+// one Traefik skips as empty.
 func TestConfigurationEmpty(t *testing.T) {
-	body, err := json.Marshal(Configuration(nil))
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"http":{}}`, string(body))
+	assert.Equal(t, kvschema.SentinelRoute().Configuration(), Configuration(nil))
 }
 
 func TestSnapshotBody(t *testing.T) {
@@ -132,10 +135,14 @@ func TestSnapshotBody(t *testing.T) {
 	assert.JSONEq(t, `{"http":{
 		"routers":{
 			"zsc-aaaaaaaaaaaaaaaa-1":{"service":"zsc-aaaaaaaaaaaaaaaa-1","rule":"Path(`+"`/zoe/proxy/zsc-aaaaaaaaaaaaaaaa-1`"+`) || PathPrefix(`+"`/zoe/proxy/zsc-aaaaaaaaaaaaaaaa-1/`"+`)"},
-			"zsc-static-zoe-ui":{"service":"zsc-static-zoe-ui","rule":"PathPrefix(`+"`/zoe`"+`)"}},
+			"zsc-static-zoe-ui":{"service":"zsc-static-zoe-ui","rule":"PathPrefix(`+"`/zoe`"+`)"},
+			"zsc-sentinel":{"middlewares":["zsc-sentinel-strip"],"service":"zsc-sentinel","rule":"Path(`+"`/`"+`) && !PathPrefix(`+"`/`"+`)"}},
 		"services":{
 			"zsc-aaaaaaaaaaaaaaaa-1":{"loadBalancer":{"servers":[{"url":"http://10.0.0.1:8888"}]}},
-			"zsc-static-zoe-ui":{"loadBalancer":{"servers":[{"url":"http://10.0.0.5:5001"}]}}}}}`, string(body))
+			"zsc-static-zoe-ui":{"loadBalancer":{"servers":[{"url":"http://10.0.0.5:5001"}]}},
+			"zsc-sentinel":{"loadBalancer":{"servers":[{"url":"http://127.0.0.1:1"}]}}},
+		"middlewares":{
+			"zsc-sentinel-strip":{"stripPrefix":{"prefixes":["/zsc-sentinel"]}}}}}`, string(body))
 	assert.Regexp(t, `^"[0-9a-f]{24}"$`, etag)
 	assert.Equal(t, 2, s.Routes())
 
