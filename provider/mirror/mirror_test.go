@@ -3,7 +3,6 @@ package mirror
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"io"
 	"testing"
 
