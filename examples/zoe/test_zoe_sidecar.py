@@ -258,6 +258,36 @@ class ErrorTest(unittest.TestCase):
         self.assertEqual(zs.error_for(418, b"").message, "no body")
 
 
+class LocateTest(unittest.TestCase):
+    def test_locate(self) -> None:
+        execution = zoe_execution("spark", 43, "s", "bob")
+        execution.service("jupyter0").ports[0].activate("10.0.0.9", 32001)
+        execution.service("spark-master0").ports[0].activate("10.0.0.8", 32000)
+        hook = zs.start_body(execution)
+        resync = zs.resync_body([execution])
+        cases = [
+            (hook, "execution.services[1].ports[0].external_port", "execution 43, service jupyter0, port 8888"),
+            (hook, "execution.services[0].name", "execution 43, service spark-master0"),
+            (hook, "execution.id", "execution 43"),
+            (resync, "executions[0].services[1].ports[0].url_template", "execution 43, service jupyter0, port 8888"),
+            (hook, "execution.services[9].name", "execution 43"),
+            (hook, "wait", ""),
+            (hook, "Authorization", ""),
+            (hook, "", ""),
+        ]
+        for body, field, want in cases:
+            with self.subTest(field=field):
+                self.assertEqual(zs.locate(body, field), want)
+
+    def test_error_text(self) -> None:
+        err = zs.BadRequest(400, "must be 1-65535", "execution.services[0].ports[0].external_port")
+        self.assertEqual(str(err), "sidecar answered 400: must be 1-65535 (field execution.services[0].ports[0].external_port)")
+        err.where = "execution 7, service py-notebook0, port 8888"
+        self.assertEqual(str(err), "sidecar answered 400: must be 1-65535 "
+                         "(field execution.services[0].ports[0].external_port: execution 7, service py-notebook0, port 8888)")
+        self.assertEqual(str(zs.TransportError(0, "GET x: refused")), "GET x: refused")
+
+
 class ScriptedTransport:
     """Answers requests from a script, recording what was sent. Each entry
     is (status, headers, body) or an exception to raise."""
@@ -361,6 +391,14 @@ class ClientTest(unittest.TestCase):
                 with self.assertRaises(cls):
                     c.stop(1)
                 self.assertEqual(len(self.transport.requests), 1)
+
+    def test_bad_request_names_the_zoe_objects(self) -> None:
+        execution = zoe_execution("spark", 43, "s", "bob")
+        execution.service("jupyter0").ports[0].activate("10.0.0.9", 70000)
+        c = self.client([(400, {}, b'{"error":"must be 1-65535","field":"execution.services[0].ports[0].external_port"}')])
+        with self.assertRaises(zs.BadRequest) as cm:
+            c.start(execution)
+        self.assertEqual(cm.exception.where, "execution 43, service jupyter0, port 8888")
 
     def test_transport_errors(self) -> None:
         down = zs.TransportError(0, "connection refused")

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import random
+import re
 import socket
 import ssl
 import time
@@ -43,7 +44,8 @@ __all__ = [
     "SidecarError", "BadRequest", "Unauthorized", "NotFound", "PayloadTooLarge",
     "Unavailable", "ServerError", "TransportError", "ConfigError",
     "execution_body", "prepare_body", "start_body", "stop_body", "resync_body",
-    "read_token", "ssl_context", "parse_retry_after", "retry_delay",
+    "read_token", "ssl_context", "parse_retry_after", "retry_delay", "locate",
+    "environ_config", "NO_RETRY",
 ]
 
 JSON = Dict[str, Any]
@@ -71,10 +73,17 @@ class SidecarError(Exception):
         self.message = message
         self.field = field
         self.retry_after = retry_after
-        text = "sidecar answered {}: {}".format(status, message) if status else message
-        if field:
-            text += " (field {})".format(field)
-        super().__init__(text)
+        # What the field's array indexes point at in the body sent
+        # ("execution 43, service jupyter0, port 8888"); set by the client.
+        self.where = ""
+        super().__init__(status, message)
+
+    def __str__(self) -> str:
+        text = "sidecar answered {}: {}".format(self.status, self.message) if self.status else self.message
+        if self.field:
+            text += " (field {}".format(self.field)
+            text += ": {})".format(self.where) if self.where else ")"
+        return text
 
 
 class BadRequest(SidecarError):
@@ -131,6 +140,40 @@ def error_for(status: int, body: bytes, retry_after: Optional[float] = None) -> 
     if cls is None:
         cls = ServerError if status >= 500 else SidecarError
     return cls(status, message, field, retry_after)
+
+
+_FIELD_PART = re.compile(r"([A-Za-z_]+)|\[(\d+)\]")
+
+
+def locate(body: Any, field: str) -> str:
+    """Name what a field path of the sidecar points at in ``body``.
+
+    The indexes of a path such as ``execution.services[1].ports[0].external_port``
+    count the services and ports of the body that was sent (proxied ports
+    only), not Zoe's lists; this returns the execution id, service
+    instance and port number found on the way, e.g.
+    ``"execution 43, service jupyter0, port 8888"``, or "" when the path
+    does not lead into the body.
+    """
+    found = []  # type: List[str]
+    node = body
+    for name, index in _FIELD_PART.findall(field or ""):
+        if name:
+            if not isinstance(node, Mapping) or name not in node:
+                break
+            node = node[name]
+        else:
+            if not isinstance(node, list) or int(index) >= len(node):
+                break
+            node = node[int(index)]
+        if isinstance(node, Mapping):
+            if "services" in node and "id" in node:
+                found.append("execution {}".format(node["id"]))
+            elif "ports" in node and "name" in node:
+                found.append("service {}".format(node["name"]))
+            elif "port_number" in node:
+                found.append("port {}".format(node["port_number"]))
+    return ", ".join(found)
 
 
 # ---------------------------------------------------------------- answers
@@ -642,6 +685,8 @@ class Client:
                     return answer
                 retry_after = parse_retry_after(answer.headers.get("Retry-After"))
                 error = error_for(answer.status, answer.body, retry_after)
+                if error.field and body is not None:
+                    error.where = locate(body, error.field)
                 if answer.status != 503:
                     raise error
             delay = retry_delay(policy, attempt, error.retry_after, deadline - self._clock())
@@ -669,8 +714,10 @@ def _urllib_transport(context: Optional[ssl.SSLContext]) -> Transport:
             with opener.open(request, timeout=timeout) as response:
                 return _Answer(response.status, _headers(response.headers), response.read())
         except urllib.error.HTTPError as e:
-            with e:
+            try:
                 return _Answer(e.code, _headers(e.headers), e.read())
+            finally:
+                e.close()
         except urllib.error.URLError as e:
             raise TransportError(0, "{} {}: {}".format(request.get_method(), request.full_url, e.reason)) from e
         except (socket.timeout, ConnectionError, ssl.SSLError, OSError) as e:

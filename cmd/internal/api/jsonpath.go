@@ -3,8 +3,8 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
-	"strings"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 )
 
 // fieldPath names the JSON value of body that ends at offset, with array
@@ -21,18 +21,15 @@ func fieldPath(body []byte, offset int64) string {
 	}
 	var stack []frame
 	path := func() string {
-		var b strings.Builder
+		var p execution.Path
 		for _, f := range stack {
 			if f.array {
-				b.WriteString("[" + strconv.Itoa(f.index-1) + "]")
-				continue
+				p = p.Index(f.index - 1)
+			} else {
+				p = p.Key(f.key)
 			}
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(f.key)
 		}
-		return b.String()
+		return string(p)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
