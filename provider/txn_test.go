@@ -566,6 +566,14 @@ func TestBuildExecutionChangeRecord(t *testing.T) {
 	}
 }
 
+// changeCreate is the op creating the change record of revision.
+func changeCreate(t *testing.T, revision int64, upsert []kvschema.Route, remove ...string) string {
+	t.Helper()
+	data, err := json.Marshal(state.Change{Revision: revision, Upsert: upsert, Remove: remove})
+	require.NoError(t, err)
+	return create("/traefik-zk-sidecar/changes/"+changeName(revision), string(data))
+}
+
 // Every transaction sets the revision with the version it planned against
 // and creates the change record of the revision that makes.
 func TestRevisionOps(t *testing.T) {

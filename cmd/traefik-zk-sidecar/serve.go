@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,6 +87,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	slog.SetDefault(log)
 	traefikToken, _ := cfg.ResolveTraefikToken() // checked by serveRequirements
+	apiTLS, err := cfg.APITLS()
+	if err != nil {
+		return fmt.Errorf("serve: refusing to start: %w", err)
+	}
 
 	// Bind first: a taken port fails at once, not after ZooKeeper.
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -93,6 +98,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
 	defer ln.Close()
+	if apiTLS != nil {
+		// Handshakes happen in the server's connection goroutines, bounded
+		// by its read timeouts; failures are logged by ErrorLog.
+		ln = tls.NewListener(ln, apiTLS)
+	}
 	log.Info("starting traefik-zk-sidecar", "version", versionString(), "listen", ln.Addr().String(), "config", cfg)
 
 	store, err := connect(ctx, cfg, log)
@@ -110,7 +120,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pcfg.OnCommit = func(_ int, took time.Duration) { metrics.ObserveApply(took.Seconds()) }
+	pcfg.OnCommit = func(took time.Duration) { metrics.ObserveApply(took.Seconds()) }
 	p, err := provider.New(store, pcfg)
 	if err != nil {
 		return err
@@ -168,7 +178,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	httpServer.RegisterOnShutdown(apiServer.StopHolding)
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
-	log.Info("serving", "listen", ln.Addr().String())
+	log.Info("serving", "listen", ln.Addr().String(), "https", apiTLS != nil, "client_certificates", cfg.TLSClientCAFile != "")
 
 	select {
 	case err := <-served:
