@@ -174,6 +174,7 @@ type apiHookReply struct {
 	Routes      []apiRoute                   `json:"routes"`
 	Env         map[string]map[string]string `json:"env"`
 	Served      *bool                        `json:"served"`
+	Unserved    *bool                        `json:"unserved"`
 }
 
 type apiRoutesReply struct {

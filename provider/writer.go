@@ -225,7 +225,7 @@ func (p *Provider) applyOnce(batch []*request) (int, error) {
 		traefikVisible = traefikVisible || change.traefikVisible
 		meta.Routes += change.routesDelta
 		meta.Tombstones += change.tombstonesDelta
-		res := Result{Changed: len(change.ops) > 0, Routes: change.routes}
+		res := Result{Changed: len(change.ops) > 0, Routes: change.routes, Removed: change.removed}
 		if r.stop {
 			res.Routes = change.removed
 		}

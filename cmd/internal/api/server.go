@@ -11,11 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/traefikapi"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
@@ -35,8 +36,12 @@ type Options struct {
 	Token string
 	// PublicURL is where users reach Traefik ("https://zoe.example.com"); optional.
 	PublicURL string
-	// TraefikAPIURL enables ?wait on start ("http://traefik:8080").
+	// TraefikAPIURL enables ?wait ("http://traefik:8080").
 	TraefikAPIURL string
+	// TraefikProvider is the suffix Traefik gives the names the sidecar
+	// writes ("zookeeper", the default): ?wait asks its API for
+	// <name>@<provider>.
+	TraefikProvider string
 	// MaxConcurrentApplies bounds hooks waiting on ZooKeeper at once; more get 503.
 	MaxConcurrentApplies int
 	Logger               *slog.Logger
@@ -51,7 +56,7 @@ type Server struct {
 	applies   chan struct{}
 	log       *slog.Logger
 	metrics   *Metrics
-	client    *http.Client
+	traefik   *traefikapi.Client // nil without a Traefik API URL
 }
 
 // New builds a server; the token must not be empty.
@@ -71,7 +76,12 @@ func New(opts Options) (*Server, error) {
 		applies:   make(chan struct{}, opts.MaxConcurrentApplies),
 		log:       opts.Logger,
 		metrics:   opts.Metrics,
-		client:    &http.Client{Timeout: 5 * time.Second},
+	}
+	if opts.TraefikAPIURL != "" {
+		if opts.TraefikProvider == "" {
+			opts.TraefikProvider = "zookeeper"
+		}
+		s.traefik = traefikapi.NewClient(opts.TraefikAPIURL, opts.TraefikProvider)
 	}
 	var err error
 	if s.views, err = NewViews(opts.PublicURL); err != nil {
@@ -164,6 +174,12 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 	if req.Execution == nil {
 		return http.StatusBadRequest, nil, &execution.FieldError{Field: "execution", Message: "required"}
 	}
+	// Checked for every event, so that a client learns of a bad wait on
+	// its first hook; a prepare writes nothing and has nothing to wait for.
+	wait, err := s.waitParam(r)
+	if err != nil {
+		return http.StatusBadRequest, nil, err
+	}
 	p := s.opts.Provider
 	switch req.Event {
 	case EventPrepare:
@@ -173,10 +189,6 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		}
 		return http.StatusOK, s.hookResponse(req.Execution.ID, routes, true), nil
 	case EventStart:
-		wait, err := s.waitParam(r)
-		if err != nil {
-			return http.StatusBadRequest, nil, err
-		}
 		release, err := s.acquire()
 		if err != nil {
 			return http.StatusServiceUnavailable, nil, err
@@ -189,7 +201,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		resp := s.hookResponse(req.Execution.ID, res.Routes, true)
 		resp.timing = &res.Timing
 		if wait > 0 {
-			served := s.waitServed(r.Context(), res.Routes, wait)
+			served := s.waitTraefik(r.Context(), wait, req.Execution.ID, res.Routes, res.Removed)
 			resp.Served = &served
 		}
 		return http.StatusOK, resp, nil
@@ -205,6 +217,10 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		}
 		resp := s.hookResponse(req.Execution.ID, res.Routes, false)
 		resp.timing = &res.Timing
+		if wait > 0 {
+			unserved := s.waitTraefik(r.Context(), wait, req.Execution.ID, nil, res.Routes)
+			resp.Unserved = &unserved
+		}
 		return http.StatusOK, resp, nil
 	case "":
 		return http.StatusBadRequest, nil, &execution.FieldError{Field: "event", Message: "required: prepare, start or stop"}
@@ -222,58 +238,39 @@ func (s *Server) hookResponse(id execution.ID, routes []state.Route, withEnv boo
 }
 
 func (s *Server) waitParam(r *http.Request) (time.Duration, error) {
-	raw := r.URL.Query().Get("wait")
-	if raw == "" {
+	raw, given := r.URL.Query()["wait"]
+	if !given {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(raw)
-	if err != nil || d <= 0 || d > maxWait {
-		return 0, &execution.FieldError{Field: "wait", Message: fmt.Sprintf("want a duration between 0 and %s, like 10s", maxWait)}
+	d, err := time.ParseDuration(raw[0])
+	if len(raw) != 1 || err != nil || d <= 0 || d > maxWait {
+		return 0, &execution.FieldError{Field: "wait", Message: fmt.Sprintf("want one duration greater than 0 and at most %s, like 10s", maxWait)}
 	}
-	if s.opts.TraefikAPIURL == "" {
+	if s.traefik == nil {
 		return 0, &execution.FieldError{Field: "wait", Message: "needs --traefik-api-url"}
 	}
 	return d, nil
 }
 
-// waitServed polls Traefik's API until every router is live or wait passes.
-func (s *Server) waitServed(ctx context.Context, routes []state.Route, wait time.Duration) bool {
+// waitTraefik polls Traefik's API for at most wait until it serves every
+// route of served exactly as written and routes none of unserved; false
+// when wait passes first (the reason is logged).
+func (s *Server) waitTraefik(ctx context.Context, wait time.Duration, id execution.ID, served, unserved []state.Route) bool {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	pending := map[string]bool{}
-	for _, r := range routes {
-		pending[r.Traefik.Name] = true
+	err := s.traefik.Wait(ctx, traefikRoutes(served), traefikRoutes(unserved))
+	if err != nil {
+		s.log.Info("wait: Traefik did not show the change in time", "execution", string(id), "wait", wait, "error", err)
 	}
-	for {
-		for name := range pending {
-			if s.routerLive(ctx, name) {
-				delete(pending, name)
-			}
-		}
-		if len(pending) == 0 {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return err == nil
 }
 
-func (s *Server) routerLive(ctx context.Context, name string) bool {
-	u := strings.TrimRight(s.opts.TraefikAPIURL, "/") + "/api/http/routers/" + url.PathEscape(name+"@zookeeper")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return false
+func traefikRoutes(rs []state.Route) []kvschema.Route {
+	out := make([]kvschema.Route, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Traefik)
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return out
 }
 
 func (s *Server) handleRoutes(w http.ResponseWriter, _ *http.Request) {
