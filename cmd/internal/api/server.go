@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/traefikapi"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
@@ -230,7 +231,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 }
 
 func (s *Server) hookResponse(id execution.ID, routes []state.Route, withEnv bool) *HookResponse {
-	resp := &HookResponse{ExecutionID: string(id), Routes: s.views.Routes(routes), Env: map[string]map[string]string{}}
+	resp := &HookResponse{HookResponse: apiv1.HookResponse{ExecutionID: string(id), Routes: s.views.Routes(routes), Env: map[string]map[string]string{}}}
 	if withEnv {
 		resp.Env = envOf(routes)
 	}
