@@ -197,7 +197,9 @@ func TestReadExecutions(t *testing.T) {
 		{"null list", `{"executions":null}`, nil, `no "executions" list`},
 		{"not json", `executions`, nil, `not {"executions": [...]}`},
 		{"bad id", `{"executions":[{"id":1.5}]}`, nil, "string or an integer"},
-		{"trailing", `{"executions":[]} {}`, nil, "trailing data"},
+		{"trailing", `{"executions":[]} {}`, nil, "after top-level value"},
+		{"unknown field", `{"executions":[{"id":1,"servces":[]}]}`, nil, "executions[0].servces: unknown field"},
+		{"repeated key", `{"executions":[],"executions":[{"id":1}]}`, nil, "executions: given twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := readExecutions("-", strings.NewReader(tc.body))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -107,12 +106,13 @@ func readExecutions(path string, stdin io.Reader) ([]execution.Execution, error)
 	var body struct {
 		Executions *[]execution.Execution `json:"executions"`
 	}
-	dec := json.NewDecoder(io.LimitReader(r, 64<<20))
-	if err := dec.Decode(&body); err != nil {
-		return nil, fmt.Errorf("%s: not {\"executions\": [...]}: %w", name, err)
+	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%s: trailing data after the JSON object", name)
+	// As strict as PUT /v1/executions: a misspelt key is an error.
+	if err := api.DecodeStrict(data, &body); err != nil {
+		return nil, fmt.Errorf("%s: not {\"executions\": [...]}: %w", name, err)
 	}
 	if body.Executions == nil {
 		return nil, fmt.Errorf(`%s: no "executions" list; want {"executions": [...]} (an empty list stops every route)`, name)

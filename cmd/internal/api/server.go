@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -110,10 +109,13 @@ func (s *Server) Handler() http.Handler {
 }
 
 // auth checks the bearer token in constant time (over fixed-length hashes,
-// so the token's length does not leak either).
+// so the token's length does not leak either). The scheme's name is
+// case-insensitive and may be followed by several spaces (RFC 9110, 11.1).
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		given = strings.TrimLeft(given, " ")
+		ok := strings.EqualFold(scheme, "Bearer")
 		hash := sha256.Sum256([]byte(given))
 		if !ok || subtle.ConstantTimeCompare(hash[:], s.tokenHash[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
@@ -357,23 +359,8 @@ func decodeBody(r *http.Request, v any) (int, error) {
 	if err != nil {
 		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "reading: " + err.Error()}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			field := fieldPath(body, typeErr.Offset)
-			if field == "" {
-				field = typeErr.Field
-			}
-			if field == "" {
-				field = "body" // the top-level value itself, e.g. an array
-			}
-			return http.StatusBadRequest, &execution.FieldError{Field: field, Message: fmt.Sprintf("wrong type: got JSON %s", typeErr.Value)}
-		}
-		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "malformed JSON: " + err.Error()}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "trailing data after the JSON value"}
+	if err := DecodeStrict(body, v); err != nil {
+		return http.StatusBadRequest, err
 	}
 	return 0, nil
 }
