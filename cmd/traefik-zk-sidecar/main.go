@@ -44,7 +44,6 @@ func newRootCmd(environ []string) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate(versionText() + "\n")
-	config.RegisterFlags(root.PersistentFlags())
 	root.AddCommand(
 		newServeCmd(environ),
 		newKeyCmd(environ),
@@ -54,6 +53,22 @@ func newRootCmd(environ []string) *cobra.Command {
 	)
 	return root
 }
+
+// The settings each command has flags for; serve has them all. Environment
+// variables and the --config file may still set any setting.
+var (
+	// key derives a route offline.
+	keySettings = []string{"key-secret", "key-secret-file", "deployment-name", "traefik-base-url", "routing", "proxy-domain", "config"}
+	// routes reads ZooKeeper.
+	routesSettings = []string{"traefik-zk-ips", "traefik-root-key", "state-root", "public-url",
+		"zk-user", "zk-password", "zk-session-timeout", "zk-op-timeout", "log-level", "log-format", "config"}
+	// sync reads and writes ZooKeeper and derives routes as serve does.
+	syncSettings = []string{"traefik-zk-ips", "traefik-root-key", "state-root", "public-url",
+		"key-secret", "key-secret-file", "deployment-name", "traefik-base-url", "routing", "proxy-domain",
+		"entrypoints", "tls", "cert-resolver", "zoe-ui-url", "zoe-ui-path",
+		"zk-user", "zk-password", "zk-reader-user", "zk-reader-password", "zk-session-timeout", "zk-op-timeout",
+		"log-level", "log-format", "config"}
+)
 
 // loadConfig reads the settings for a command.
 func loadConfig(cmd *cobra.Command, environ []string) (config.Config, error) {

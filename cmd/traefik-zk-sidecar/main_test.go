@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -178,11 +181,38 @@ func TestCommandsNeedZooKeeperServers(t *testing.T) {
 	assert.Contains(t, err.Error(), "no key secret")
 }
 
-func TestEverySettingIsAGlobalFlag(t *testing.T) {
+// Each command has flags for the settings it uses and no others; serve
+// uses them all.
+func TestCommandsShowOnlyTheirFlags(t *testing.T) {
 	root := newRootCmd(nil)
-	for _, s := range config.Settings() {
-		assert.NotNil(t, root.PersistentFlags().Lookup(s.Flag), s.Flag)
+	commands := map[string]*cobra.Command{}
+	for _, c := range root.Commands() {
+		commands[c.Name()] = c
 	}
+	for _, s := range config.Settings() {
+		assert.NotNil(t, commands["serve"].Flags().Lookup(s.Flag), "serve --%s", s.Flag)
+		assert.Nil(t, root.PersistentFlags().Lookup(s.Flag), "--%s is not global", s.Flag)
+	}
+	has := func(name string, want ...string) {
+		t.Helper()
+		help, err := run(t, nil, name, "--help")
+		require.NoError(t, err)
+		var got []string
+		commands[name].Flags().VisitAll(func(f *pflag.Flag) { got = append(got, f.Name) })
+		assert.ElementsMatch(t, want, got, "%s's flags", name)
+		for _, f := range got {
+			assert.Contains(t, help, "--"+f, "%s --help", name)
+		}
+		for _, s := range config.Settings() {
+			if !slices.Contains(got, s.Flag) {
+				assert.NotContains(t, help, "--"+s.Flag+" ", "%s --help", name)
+			}
+		}
+	}
+	has("version")
+	has("key", append([]string{"execution", "service", "port", "json"}, keySettings...)...)
+	has("routes", append([]string{"json"}, routesSettings...)...)
+	has("sync", append([]string{"file", "dry-run", "json"}, syncSettings...)...)
 }
 
 func TestReadExecutions(t *testing.T) {

@@ -36,7 +36,7 @@ const (
 )
 
 func newServeCmd(environ []string) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API Zoe's lifecycle hooks call",
 		Long: `Serve the HTTP API (POST /v1/hooks, GET /v1/routes, GET /v1/executions/{id},
@@ -53,6 +53,8 @@ in step. Needs --traefik-zk-ips, an API token and a key secret.`,
 			return serve(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
 		},
 	}
+	config.RegisterFlags(cmd.Flags())
+	return cmd
 }
 
 // serveRequirements checks what serve needs before it touches the network,

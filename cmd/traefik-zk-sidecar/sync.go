@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 )
@@ -86,6 +87,7 @@ Needs --traefik-zk-ips and the key secret; "-" reads standard input.`,
 	cmd.Flags().StringVarP(&path, "file", "f", "", `JSON file {"executions": [...]}; "-" for standard input`)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan, write nothing")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the shape of PUT /v1/executions' answer)")
+	config.RegisterFlags(cmd.Flags(), syncSettings...)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }

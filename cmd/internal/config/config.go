@@ -86,9 +86,22 @@ func Default() Config {
 	return cfg
 }
 
-// RegisterFlags adds one flag per setting to fs.
-func RegisterFlags(fs *pflag.FlagSet) {
-	for _, s := range table {
+// RegisterFlags adds a flag for each named setting to fs, or for every
+// setting when none is named: each command shows the flags it uses. A name
+// not in the table panics (a programming error the tests catch).
+func RegisterFlags(fs *pflag.FlagSet, only ...string) {
+	selected := table
+	if len(only) > 0 {
+		selected = nil
+		for _, name := range only {
+			s, ok := Lookup(name)
+			if !ok {
+				panic("config: no setting " + name)
+			}
+			selected = append(selected, s)
+		}
+	}
+	for _, s := range selected {
 		switch s.Kind {
 		case KindBool:
 			fs.Bool(s.Flag, s.Default == "true", s.Description)
