@@ -273,7 +273,7 @@ func TestPrintPlan(t *testing.T) {
 	require.NoError(t, printPlan(&b, sp, true))
 	assert.Equal(t, `execution 7: 1 to create, 1 to update, 0 to delete
   + api0:8080 /zoe/proxy/api0 -> http://10.0.0.1:2
-  ~ web0:80 /zoe/proxy/web0 -> http://10.0.0.2:1
+  ~ web0:80 /zoe/proxy/web0 http://10.0.0.1:1 -> http://10.0.0.2:1
 execution 8: 0 to create, 0 to update, 1 to delete
   - db0:5432 /zoe/proxy/db0
 dry run: 2 executions would change; nothing written

@@ -130,24 +130,26 @@ func printPlan(w io.Writer, sp provider.SyncPlan, dryRun bool) error {
 	}
 	sort.Strings(ids)
 	var b strings.Builder
+	where := func(r api.RouteView) string {
+		if r.Host != "" {
+			return r.Host
+		}
+		return r.Path
+	}
 	for _, id := range ids {
-		v := api.Views{}.Plan(sp.Plans[id])
+		p := sp.Plans[id]
+		v := api.Views{}.Plan(p)
 		fmt.Fprintf(&b, "execution %s: %d to create, %d to update, %d to delete\n", id, len(v.Create), len(v.Update), len(v.Delete))
-		for _, group := range []struct {
-			mark  string
-			views []api.RouteView
-		}{{"+", v.Create}, {"~", v.Update}, {"-", v.Delete}} {
-			for _, r := range group.views {
-				where := r.Path
-				if r.Host != "" {
-					where = r.Host
-				}
-				line := fmt.Sprintf("  %s %s:%d %s", group.mark, r.Service, r.Port, where)
-				if group.mark != "-" && r.Backend != "" {
-					line += " -> " + r.Backend
-				}
-				b.WriteString(line + "\n")
-			}
+		for _, r := range v.Create {
+			fmt.Fprintf(&b, "  + %s:%d %s -> %s\n", r.Service, r.Port, where(r), r.Backend)
+		}
+		// An update changes a running route's backend: show both.
+		for _, c := range p.Update {
+			old, now := api.Views{}.Route(c.Old), api.Views{}.Route(c.New)
+			fmt.Fprintf(&b, "  ~ %s:%d %s %s -> %s\n", now.Service, now.Port, where(now), old.Backend, now.Backend)
+		}
+		for _, r := range v.Delete {
+			fmt.Fprintf(&b, "  - %s:%d %s\n", r.Service, r.Port, where(r))
 		}
 	}
 	switch {
