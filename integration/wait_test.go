@@ -157,7 +157,9 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 	// startStep posts a start with ?wait and, when it answers served,
 	// probes Traefik at once for backend's name.
 	startStep := func(step, id, backend string) (path string, ok bool) {
+		began := time.Now()
 		got, _, err := waitPost(sc, "/v1/hooks?wait=30s", hook("start", id, backend))
+		took := time.Since(began)
 		if err != nil || len(got.Routes) != 1 {
 			record(outcome{step: step, wrong: fmt.Sprintf("start %s: %v %+v", id, err, got)})
 			return "", false
@@ -168,7 +170,7 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 			return path, true
 		}
 		status, body := probe(path)
-		o := outcome{step: step, answered: true}
+		o := outcome{step: step, answered: true, took: took}
 		if status != http.StatusOK || !strings.HasPrefix(body, backend+" ") {
 			o.wrong = fmt.Sprintf("%s: served=true, then Traefik answered %d %q (want 200 from backend %s)", id, status, truncateBytes([]byte(body), 120), backend)
 		}
@@ -196,7 +198,9 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 				}
 				// (B): the same execution on the other backend.
 				startStep("restart on the other backend", id, second)
+				began := time.Now()
 				got, _, err := waitPost(sc, "/v1/hooks?wait=30s", []byte(`{"event":"stop","execution":{"id":"`+id+`"}}`))
+				took := time.Since(began)
 				switch {
 				case err != nil:
 					record(outcome{step: "stop", wrong: fmt.Sprintf("stop %s: %v", id, err)})
@@ -206,7 +210,7 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 					record(outcome{step: "stop"})
 				default:
 					status, body := probe(path)
-					o := outcome{step: "stop", answered: true}
+					o := outcome{step: "stop", answered: true, took: took}
 					if status != http.StatusNotFound {
 						o.wrong = fmt.Sprintf("%s: unserved=true, then Traefik answered %d %q (want 404)", id, status, truncateBytes([]byte(body), 120))
 					}
@@ -220,8 +224,10 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 	churnWG.Wait()
 
 	perStep := map[string][3]int{} // answered, not answered, wrong
+	slowest := map[string]time.Duration{}
 	var wrong []string
 	for _, o := range outcomes {
+		slowest[o.step] = max(slowest[o.step], o.took)
 		n := perStep[o.step]
 		switch {
 		case o.wrong != "":
@@ -235,7 +241,8 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 		perStep[o.step] = n
 	}
 	for step, n := range perStep {
-		t.Logf("%-30s answered true and right: %d, answered false (timed out): %d, wrong: %d", step, n[0], n[1], n[2])
+		t.Logf("%-30s answered true and right: %d, answered false (timed out): %d, wrong: %d; slowest true answer %s",
+			step, n[0], n[1], n[2], slowest[step].Round(time.Millisecond))
 	}
 	t.Logf("churn: %d concurrent starts of one execution answered 200", churned.Load())
 	assert.Empty(t, wrong, "answers that Traefik contradicted")
