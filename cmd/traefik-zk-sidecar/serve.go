@@ -93,6 +93,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.MetricsListen, err)
+		}
+		defer metricsLn.Close()
+	}
 	log.Info("starting traefik-zk-sidecar", "version", versionString(), "listen", ln.Addr().String(), "config", cfg)
 
 	store, err := connect(ctx, cfg, log)
@@ -141,6 +148,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		MaxConcurrentApplies: cfg.MaxConcurrentApplies,
 		Logger:               log,
 		Metrics:              metrics,
+		MetricsElsewhere:     metricsLn != nil,
 	})
 	if err != nil {
 		return err
@@ -154,9 +162,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2) // the API's server and the metrics' one
 	go func() { served <- httpServer.Serve(ln) }()
 	log.Info("serving", "listen", ln.Addr().String())
+	var metricsServer *http.Server
+	if metricsLn != nil {
+		metricsServer = &http.Server{
+			Handler:           apiServer.MetricsHandler(),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      readTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { served <- metricsServer.Serve(metricsLn) }()
+		log.Info("serving /metrics", "listen", metricsLn.Addr().String())
+	}
 
 	select {
 	case err := <-served:
@@ -169,6 +191,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		log.Warn("requests still running at the end of the grace period were cut", "error", err)
 		_ = httpServer.Close()
+	}
+	if metricsServer != nil {
+		_ = metricsServer.Close() // a scrape can be repeated
 	}
 	stopProvider()
 	log.Debug("provider stopped")

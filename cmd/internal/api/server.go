@@ -46,6 +46,9 @@ type Options struct {
 	MaxConcurrentApplies int
 	Logger               *slog.Logger
 	Metrics              *Metrics
+	// MetricsElsewhere leaves /metrics out of Handler: the operator serves
+	// MetricsHandler on an address of its own (--metrics-listen).
+	MetricsElsewhere bool
 }
 
 // Server serves the HTTP API.
@@ -104,6 +107,17 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if !s.opts.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
+	return mux
+}
+
+// MetricsHandler serves GET /metrics (Prometheus text format). It needs no
+// token, as scrapers usually carry none: serve it on a separate address
+// (Options.MetricsElsewhere) to keep it off the API's port.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }

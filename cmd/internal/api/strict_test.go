@@ -108,3 +108,17 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 		})
 	}
 }
+
+func TestMetricsElsewhere(t *testing.T) {
+	s, _ := newOfflineServer(t, nil)
+	get := func(h http.Handler) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Code
+	}
+	assert.Equal(t, http.StatusOK, get(s.Handler()), "on the API's port by default, without a token")
+	assert.Equal(t, http.StatusOK, get(s.MetricsHandler()))
+	s.opts.MetricsElsewhere = true
+	assert.Equal(t, http.StatusNotFound, get(s.Handler()), "kept off the API's port")
+	assert.Equal(t, http.StatusOK, get(s.MetricsHandler()))
+}

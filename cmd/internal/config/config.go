@@ -38,6 +38,7 @@ type Config struct {
 	TraefikRootKey       string
 	StateRoot            string
 	Listen               string
+	MetricsListen        string
 	Token                string
 	TokenFile            string
 	KeySecret            string
@@ -401,10 +402,12 @@ func (c Config) Validate() error {
 			add(c.invalid("state-root", c.StateRoot, "must be outside the Traefik root key %s (Traefik re-reads everything under it); the default is /traefik-zk-sidecar", root))
 		}
 	}
-	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
-		add(c.invalid("listen", c.Listen, "want host:port, e.g. 0.0.0.0:8480 or 127.0.0.1:8480"))
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		add(c.invalid("listen", c.Listen, "port %q is not a number from 0 to 65535", port))
+	add(c.validAddress("listen", c.Listen))
+	if c.MetricsListen != "" {
+		add(c.validAddress("metrics-listen", c.MetricsListen))
+		if c.MetricsListen == c.Listen {
+			add(c.invalid("metrics-listen", c.MetricsListen, "is --listen's address; leave it empty to serve /metrics there"))
+		}
 	}
 	add(c.bothGiven("token", c.Token, "token-file", c.TokenFile))
 	add(c.bothGiven("key-secret", c.KeySecret, "key-secret-file", c.KeySecretFile))
@@ -501,6 +504,16 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validAddress checks a host:port to listen on.
+func (c Config) validAddress(flag, addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return c.invalid(flag, addr, "want host:port, e.g. 0.0.0.0:8480 or 127.0.0.1:8480")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return c.invalid(flag, addr, "port %q is not a number from 0 to 65535", port)
+	}
+	return nil
 }
 
 func (c Config) bothGiven(valueFlag, value, fileFlag, path string) error {

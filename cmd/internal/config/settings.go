@@ -53,6 +53,8 @@ var table = []Setting{
 		Description: "znode holding the sidecar's bookkeeping; must be outside the Traefik root key"},
 	{Flag: "listen", Field: "Listen", Kind: KindString, Default: "0.0.0.0:8480",
 		Description: "address the HTTP API listens on (all interfaces by default, for containers; use 127.0.0.1:8480 on a shared host)"},
+	{Flag: "metrics-listen", Field: "MetricsListen", Kind: KindString,
+		Description: "address that serves /metrics instead of --listen's (e.g. 127.0.0.1:9480, to keep metrics off the API port); /metrics never needs the token"},
 	{Flag: "token", Field: "Token", Kind: KindString, Secret: true,
 		Description: "bearer token the API requires (prefer --token-file: flags are visible in the process list)"},
 	{Flag: "token-file", Field: "TokenFile", Kind: KindString,
