@@ -30,6 +30,7 @@ fmt-check:
 
 unit:
 	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/...
+	cd examples/zoe && python3 -B -m unittest
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
 integration: deps build

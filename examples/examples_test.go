@@ -287,7 +287,7 @@ func TestExecutionsFile(t *testing.T) {
 	seen := map[string]bool{}
 	for i := range body.Executions {
 		e := &body.Executions[i]
-		if err := e.Validate(fmt.Sprintf("executions[%d]", i), true); err != nil {
+		if err := e.Validate(execution.Path("executions").Index(i), true); err != nil {
 			t.Errorf("hooks/executions.json: %v", err)
 		}
 		id := string(e.ID)

@@ -125,9 +125,9 @@ func New(store *zkstore.Store, cfg Config) (*Provider, error) {
 	if cfg.StateRoot == "" {
 		cfg.StateRoot = DefaultStateRoot
 	}
-	stateRoot := "/" + strings.Trim(cfg.StateRoot, "/")
-	if stateRoot == root || strings.HasPrefix(stateRoot+"/", root+"/") {
-		return nil, fmt.Errorf("state root %s must be outside Traefik's root %s (Traefik re-reads all of it)", stateRoot, root)
+	stateRoot, err := StateRootPath(root, cfg.StateRoot)
+	if err != nil {
+		return nil, err
 	}
 	if err := cfg.Settings.Validate(); err != nil {
 		return nil, err
@@ -148,6 +148,20 @@ func New(store *zkstore.Store, cfg Config) (*Provider, error) {
 		log:   cfg.Logger,
 		queue: make(chan *request, 1024),
 	}, nil
+}
+
+// ErrStateRootInside is wrapped when the state root lies in Traefik's root.
+var ErrStateRootInside = errors.New("must be outside Traefik's root")
+
+// StateRootPath is the absolute path of the state root stateRoot, checked
+// to lie outside Traefik's root (the absolute path root): Traefik re-reads
+// everything under its root at every change.
+func StateRootPath(root, stateRoot string) (string, error) {
+	p := "/" + strings.Trim(stateRoot, "/")
+	if p == root || strings.HasPrefix(p+"/", root+"/") {
+		return "", fmt.Errorf("state root %s %w %s (Traefik re-reads all of it)", p, ErrStateRootInside, root)
+	}
+	return p, nil
 }
 
 // Stats returns the counters.
@@ -251,7 +265,7 @@ func (p *Provider) Start(ctx context.Context, e *execution.Execution) (Result, e
 
 // Stop tombstones every route of the execution; an unknown execution is a no-op.
 func (p *Provider) Stop(ctx context.Context, id execution.ID) (Result, error) {
-	if err := execution.ValidateID(id, "execution.id"); err != nil {
+	if err := execution.ValidateID(id, execution.Path("execution").Key("id")); err != nil {
 		return Result{}, err
 	}
 	return p.submit(ctx, &request{id: string(id), stop: true})
@@ -304,16 +318,13 @@ func (p *Provider) Sync(ctx context.Context, executions []execution.Execution, d
 	desired := map[string][]state.Route{}
 	for i := range executions {
 		e := &executions[i]
-		field := fmt.Sprintf("executions[%d]", i)
-		if err := e.Validate(field, true); err != nil {
+		at := execution.Path("executions").Index(i)
+		routes, err := execution.RoutesAt(e, at, p.cfg.Settings, p.cfg.Deriver, true)
+		if err != nil {
 			return SyncPlan{}, err
 		}
 		if _, dup := desired[string(e.ID)]; dup {
-			return SyncPlan{}, &execution.FieldError{Field: field + ".id", Message: "duplicate execution id"}
-		}
-		routes, err := execution.Routes(e, p.cfg.Settings, p.cfg.Deriver, true)
-		if err != nil {
-			return SyncPlan{}, err
+			return SyncPlan{}, at.Key("id").Errorf("duplicate execution id")
 		}
 		desired[string(e.ID)] = routes
 	}

@@ -537,7 +537,18 @@ func TestRoutesHostModeSinglePortAndCollisions(t *testing.T) {
 	hyphen.ID = "7-1"
 	_, err = Routes(&hyphen, s, d, true)
 	require.ErrorAs(t, err, &fe)
-	assert.Equal(t, "execution.services[0].ports[0]", fe.Field)
+	assert.Equal(t, "execution.id", fe.Field, "the id is what cannot become a host name")
+	assert.Contains(t, fe.Message, `execution id "7-1" must not contain '-' in host routing`)
+
+	// The field is named from where the execution sits in the request.
+	_, err = RoutesAt(&hyphen, Path("executions").Index(1), s, d, true)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "executions[1].id", fe.Field)
+	long := one
+	long.Services = []Service{{Name: strings.Repeat("j", 60), Ports: one.Services[0].Ports}}
+	_, err = RoutesAt(&long, Path("executions").Index(2), s, d, true)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "executions[2].services[0].ports[0]", fe.Field)
 }
 
 func TestRoutesHostModeErrorNamesPort(t *testing.T) {
@@ -650,4 +661,23 @@ func TestStaticRoute(t *testing.T) {
 			assert.Equal(t, tt.settings.EntryPoints, r.EntryPoints)
 		})
 	}
+}
+
+func TestPath(t *testing.T) {
+	tests := []struct {
+		path Path
+		want string
+	}{
+		{Path("").Key("execution"), "execution"},
+		{Path("execution").Key("id"), "execution.id"},
+		{Path("executions").Index(1).Key("id"), "executions[1].id"},
+		{Path("execution").Key("services").Index(0).Key("ports").Index(12).Key("port_number"), "execution.services[0].ports[12].port_number"},
+		{Path("").Index(3), "[3]"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, string(tt.path))
+	}
+	err := Path("executions").Index(1).Key("id").Errorf("duplicate execution id %q", "7")
+	assert.Equal(t, &FieldError{Field: "executions[1].id", Message: `duplicate execution id "7"`}, err)
+	assert.EqualError(t, err, `executions[1].id: duplicate execution id "7"`)
 }

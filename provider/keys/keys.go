@@ -84,6 +84,10 @@ func PublicPath(normalizedBase, key string) string {
 // ErrHostName is wrapped when a host name cannot be built from the parts.
 var ErrHostName = errors.New("invalid host name")
 
+// ErrHyphenInID is wrapped too when the execution id is what makes the host
+// name impossible, so a caller can name the id as the field at fault.
+var ErrHyphenInID = errors.New("must not contain '-' in host routing")
+
 // HostName is "<service>-<execution>-<deployment>.<domain>", lowercased, the
 // naming Zoe used on Kubernetes. Every label must be a DNS label.
 func HostName(service, executionID, deployment, domain string) (string, error) {
@@ -97,7 +101,7 @@ func HostName(service, executionID, deployment, domain string) (string, error) {
 	// no '-' in it, "<service>-<execution>-<deployment>" can be split back
 	// uniquely (the deployment is fixed), so two executions never share a host.
 	if strings.Contains(executionID, "-") {
-		return "", fmt.Errorf("%w: execution id %q must not contain '-' in host routing", ErrHostName, executionID)
+		return "", fmt.Errorf("%w: execution id %q %w", ErrHostName, executionID, ErrHyphenInID)
 	}
 	label := service + "-" + executionID + "-" + deployment
 	if err := kvschema.ValidateName(label); err != nil {

@@ -58,28 +58,25 @@ func DecodeStrict(body []byte, v any) error {
 // see ("executions[1].id"), telling array indexes from member names by the
 // Go type the pointer walks through.
 func fieldOf(t reflect.Type, ptr jsontext.Pointer) string {
-	var b strings.Builder
+	var p execution.Path
 	for tok := range ptr.Tokens() {
 		for t != nil && t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
 		if t != nil && t.Kind() == reflect.Slice {
-			if _, err := strconv.Atoi(tok); err == nil {
-				b.WriteString("[" + tok + "]")
+			if i, err := strconv.Atoi(tok); err == nil {
+				p = p.Index(i)
 				t = t.Elem()
 				continue
 			}
 		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(tok)
+		p = p.Key(tok)
 		t = memberType(t, tok)
 	}
-	if b.Len() == 0 {
+	if p == "" {
 		return "body"
 	}
-	return b.String()
+	return string(p)
 }
 
 // memberType is the type of t's member named name in JSON; nil when t is

@@ -45,6 +45,12 @@ var (
 // the provider's and the ZooKeeper client's log lines.
 func newOfflineServer(tb testing.TB, log *slog.Logger) (*Server, *keys.Deriver) {
 	tb.Helper()
+	return newOfflineServerWith(tb, log, execution.Settings{BasePath: "/zoe/proxy", Routing: execution.RoutingPath})
+}
+
+// newOfflineServerWith is newOfflineServer with the given routing settings.
+func newOfflineServerWith(tb testing.TB, log *slog.Logger, settings execution.Settings) (*Server, *keys.Deriver) {
+	tb.Helper()
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -56,7 +62,7 @@ func newOfflineServer(tb testing.TB, log *slog.Logger) (*Server, *keys.Deriver) 
 	p, err := provider.New(store, provider.Config{
 		RootKey:   "traefik",
 		StateRoot: "/fuzz-state",
-		Settings:  execution.Settings{BasePath: "/zoe/proxy", Routing: execution.RoutingPath},
+		Settings:  settings,
 		Deriver:   d,
 		Logger:    log,
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/traefik/paerser/types"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
@@ -397,8 +398,7 @@ func (c Config) Validate() error {
 	if err := validateZnodePath(c.StateRoot); err != nil {
 		add(c.invalid("state-root", c.StateRoot, "%v", err))
 	} else if root != "" {
-		state := "/" + strings.Trim(c.StateRoot, "/")
-		if state == root || strings.HasPrefix(state+"/", root+"/") {
+		if _, err := provider.StateRootPath(root, c.StateRoot); err != nil {
 			add(c.invalid("state-root", c.StateRoot, "must be outside the Traefik root key %s (Traefik re-reads everything under it); the default is /traefik-zk-sidecar", root))
 		}
 	}
@@ -425,29 +425,13 @@ func (c Config) Validate() error {
 	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
 		add(c.invalid("public-url", c.PublicURL, "want http(s)://host[:port][/path]"))
 	}
-	switch c.Routing {
-	case execution.RoutingPath:
-	case execution.RoutingHost:
-		if c.ProxyDomain == "" {
-			add(c.invalid("routing", c.Routing, "host routing needs a domain: give %s", HowToSet("proxy-domain")))
-		}
-	default:
-		add(c.invalid("routing", c.Routing, "want %q or %q", execution.RoutingPath, execution.RoutingHost))
+	if err := c.executionSettings("").Validate(); err != nil {
+		add(c.settingError(err))
 	}
-	if c.ProxyDomain != "" {
-		if err := kvschema.ValidateHost(normalizeDomain(c.ProxyDomain)); err != nil {
-			add(c.invalid("proxy-domain", c.ProxyDomain, "want a DNS name such as apps.example.com"))
-		}
-	}
-	for _, ep := range c.EntryPoints {
-		if err := kvschema.ValidateName(ep); err != nil {
-			add(c.invalid("entrypoints", strings.Join(c.EntryPoints, ","), "entry point %q: want Traefik entry point names (letters, digits, inner '-'), comma-separated", ep))
-			break
-		}
-	}
-	if c.CertResolver != "" {
-		if err := kvschema.ValidateName(c.CertResolver); err != nil {
-			add(c.invalid("cert-resolver", c.CertResolver, "want a Traefik certificate resolver name (letters, digits, inner '-')"))
+	if c.ProxyDomain != "" && c.Routing != execution.RoutingHost {
+		// Unused in path routing, but a typo should not wait for a switch.
+		if err := execution.ValidateProxyDomain(normalizeDomain(c.ProxyDomain)); err != nil {
+			add(c.settingError(err))
 		}
 	}
 	if c.TraefikAPIURL != "" && !isHTTPURL(c.TraefikAPIURL) {
@@ -498,11 +482,6 @@ func (c Config) Validate() error {
 	default:
 		add(c.invalid("log-format", c.LogFormat, "want text or json"))
 	}
-	if len(errs) == 0 {
-		if _, err := c.ExecutionSettings(); err != nil {
-			add(fmt.Errorf("routing settings: %w", err))
-		}
-	}
 	return errors.Join(errs...)
 }
 
@@ -514,6 +493,28 @@ func (c Config) validAddress(flag, addr string) error {
 		return c.invalid(flag, addr, "port %q is not a number from 0 to 65535", port)
 	}
 	return nil
+}
+
+// settingError names the flag behind an error of the routing settings' check.
+func (c Config) settingError(err error) error {
+	var se *execution.SettingError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("routing settings: %w", err)
+	}
+	switch se.Setting {
+	case execution.SettingRouting:
+		return c.invalid("routing", c.Routing, "want %q or %q", execution.RoutingPath, execution.RoutingHost)
+	case execution.SettingProxyDomain:
+		if c.ProxyDomain == "" {
+			return c.invalid("routing", c.Routing, "host routing needs a domain: give %s", HowToSet("proxy-domain"))
+		}
+		return c.invalid("proxy-domain", c.ProxyDomain, "want a DNS name such as apps.example.com")
+	case execution.SettingEntryPoints:
+		return c.invalid("entrypoints", strings.Join(c.EntryPoints, ","), "entry point %q: want Traefik entry point names (letters, digits, inner '-'), comma-separated", se.Value)
+	case execution.SettingCertResolver:
+		return c.invalid("cert-resolver", c.CertResolver, "want a Traefik certificate resolver name (letters, digits, inner '-')")
+	}
+	return fmt.Errorf("routing settings: %w", err)
 }
 
 func (c Config) bothGiven(valueFlag, value, fileFlag, path string) error {
@@ -552,7 +553,12 @@ func (c Config) ExecutionSettings() (execution.Settings, error) {
 	if err != nil {
 		return execution.Settings{}, err
 	}
-	s := execution.Settings{
+	s := c.executionSettings(base)
+	return s, s.Validate()
+}
+
+func (c Config) executionSettings(base string) execution.Settings {
+	return execution.Settings{
 		BasePath:     base,
 		Routing:      c.Routing,
 		ProxyDomain:  normalizeDomain(c.ProxyDomain),
@@ -560,7 +566,6 @@ func (c Config) ExecutionSettings() (execution.Settings, error) {
 		TLS:          c.TLS,
 		CertResolver: c.CertResolver,
 	}
-	return s, s.Validate()
 }
 
 // StaticRoutes are the fixed routes the sidecar keeps: Zoe's own UI when
