@@ -106,6 +106,10 @@ func TestKey(t *testing.T) {
 			[]string{`"service" not set`}},
 		{"bad setting", env, []string{"--execution", "42", "--service", "s", "--port", "1", "--routing", "foo"},
 			[]string{`invalid --routing "foo"`}},
+		{"upper case in host routing", env, []string{"--execution", "ABC", "--service", "s", "--port", "1", "--routing", "host", "--proxy-domain", "a.example"},
+			[]string{"invalid --execution", "must be lower case in host routing"}},
+		{"upper-case service in host routing", env, []string{"--execution", "abc", "--service", "S", "--port", "1", "--routing", "host", "--proxy-domain", "a.example"},
+			[]string{"invalid --service", "must be lower case in host routing"}},
 		{"host name too long", env, []string{"--execution", "42", "--service", strings.Repeat("s", 60), "--port", "1", "--routing", "host", "--proxy-domain", "a.example"},
 			[]string{"--service, --execution or --deployment-name", "DNS label"}},
 	} {

@@ -540,6 +540,26 @@ func TestRoutesHostModeSinglePortAndCollisions(t *testing.T) {
 	assert.Equal(t, "execution.id", fe.Field, "the id is what cannot become a host name")
 	assert.Contains(t, fe.Message, `execution id "7-1" must not contain '-' in host routing`)
 
+	// Host names ignore case: "ABC" would take the host of a running "abc".
+	upper := one
+	upper.ID = "ABC"
+	_, err = Routes(&upper, s, d, false)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "execution.id", fe.Field)
+	assert.Contains(t, fe.Message, `execution id "ABC" must be lower case in host routing`)
+	upperService := one
+	upperService.Services = []Service{{Name: "other0", Ports: one.Services[0].Ports}, {Name: "Nb0", Ports: one.Services[0].Ports}}
+	_, err = RoutesAt(&upperService, Path("executions").Index(3), s, d, true)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "executions[3].services[1].name", fe.Field)
+	assert.Contains(t, fe.Message, `service name "Nb0" must be lower case in host routing`)
+	// In path routing the key tells them apart: both are accepted.
+	pathRoutes, err := Routes(&upper, pathSettings(), d, true)
+	require.NoError(t, err)
+	lowerRoutes, err := Routes(&Execution{ID: "abc", Services: one.Services}, pathSettings(), d, true)
+	require.NoError(t, err)
+	assert.NotEqual(t, pathRoutes[0].Path, lowerRoutes[0].Path)
+
 	// The field is named from where the execution sits in the request.
 	_, err = RoutesAt(&hyphen, Path("executions").Index(1), s, d, true)
 	require.ErrorAs(t, err, &fe)
