@@ -93,7 +93,6 @@ func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
 	if err != nil || len(names) == 0 {
 		return 0, err
 	}
-	p.gcRuns.Add(1)
 	var (
 		ops  []zkstore.Op
 		size int

@@ -66,14 +66,13 @@ type Config struct {
 	GCQuietWindow time.Duration
 	Logger        *slog.Logger
 	// OnCommit, if set, is told about every committed transaction.
-	OnCommit func(ops int, took time.Duration)
+	OnCommit func(took time.Duration)
 }
 
 // Stats are counters for tests and metrics.
 type Stats struct {
 	Transactions int64
 	Conflicts    int64
-	GCRuns       int64
 	GCDeleted    int64
 }
 
@@ -81,13 +80,13 @@ type Stats struct {
 type Provider struct {
 	cfg   Config
 	l     layout
-	store *zkstore.Store
+	store Store
 	log   *slog.Logger
 	queue chan *request
 	// view belongs to the writer goroutine (Run).
 	view writerView
 
-	transactions, conflicts, gcRuns, gcDeleted atomic.Int64
+	transactions, conflicts, gcDeleted atomic.Int64
 }
 
 // Result is the outcome of a start or stop.
@@ -117,7 +116,7 @@ type Timing struct {
 }
 
 // New checks the configuration; call Init before use and Run to serve.
-func New(store *zkstore.Store, cfg Config) (*Provider, error) {
+func New(store Store, cfg Config) (*Provider, error) {
 	root, err := kvschema.RootPath(cfg.RootKey)
 	if err != nil {
 		return nil, err
@@ -169,7 +168,6 @@ func (p *Provider) Stats() Stats {
 	return Stats{
 		Transactions: p.transactions.Load(),
 		Conflicts:    p.conflicts.Load(),
-		GCRuns:       p.gcRuns.Load(),
 		GCDeleted:    p.gcDeleted.Load(),
 	}
 }
@@ -368,62 +366,7 @@ func (p *Provider) Sync(ctx context.Context, executions []execution.Execution, d
 	return out, errors.Join(errs...)
 }
 
-func (p *Provider) readRevision() (data []byte, version int32, meta state.Meta, err error) {
-	data, stat, err := p.store.Get(p.l.revisionPath())
-	if err != nil {
-		return nil, 0, meta, fmt.Errorf("read revision: %w", err)
-	}
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, &meta); err != nil {
-			return nil, 0, meta, fmt.Errorf("revision record: %w", err)
-		}
-	}
-	return data, stat.Version, meta, nil
-}
-
-// readExecution returns the record and its version (-1 when missing).
-func (p *Provider) readExecution(id string) (*state.Execution, int32, error) {
-	data, stat, err := p.store.Get(p.l.executionPath(id))
-	if errors.Is(err, zkstore.ErrNoNode) {
-		return nil, -1, nil
-	}
-	if err != nil {
-		return nil, -1, err
-	}
-	var rec state.Execution
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, -1, fmt.Errorf("execution record %s: %w", id, err)
-	}
-	return &rec, stat.Version, nil
-}
-
-func (p *Provider) readAllExecutions() (map[string]*state.Execution, error) {
-	ids, err := p.store.Children(p.l.executionsPath())
-	if errors.Is(err, zkstore.ErrNoNode) {
-		// Nothing was ever written: no state root yet.
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	records := make([]*state.Execution, len(ids))
-	err = parallel(len(ids), func(i int) error {
-		rec, _, err := p.readExecution(ids[i])
-		records[i] = rec
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*state.Execution, len(ids))
-	for i, rec := range records {
-		if rec != nil {
-			out[ids[i]] = rec
-		}
-	}
-	return out, nil
-}
-
+// commit applies a transaction that writes.
 func (p *Provider) commit(ops []zkstore.Op) error {
 	start := time.Now()
 	err := p.store.Commit(ops)
@@ -431,7 +374,7 @@ func (p *Provider) commit(ops []zkstore.Op) error {
 	case err == nil:
 		p.transactions.Add(1)
 		if p.cfg.OnCommit != nil {
-			p.cfg.OnCommit(len(ops), time.Since(start))
+			p.cfg.OnCommit(time.Since(start))
 		}
 	case errors.Is(err, zkstore.ErrConflict):
 		p.conflicts.Add(1)
@@ -439,37 +382,13 @@ func (p *Provider) commit(ops []zkstore.Op) error {
 	return err
 }
 
-// parallel runs fn for 0..n-1 with bounded concurrency (reads pipeline on
-// one ZooKeeper session) and returns the first error.
-func parallel(n int, fn func(i int) error) error {
-	const workers = 16
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		next     atomic.Int64
-	)
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
+// check applies a transaction that only checks versions.
+func (p *Provider) check(ops []zkstore.Op) error {
+	err := p.store.Commit(ops)
+	if errors.Is(err, zkstore.ErrConflict) {
+		p.conflicts.Add(1)
 	}
-	wg.Wait()
-	return firstErr
+	return err
 }
 
 // Meta reads the counters kept in the revision znode.

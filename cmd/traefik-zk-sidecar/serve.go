@@ -117,7 +117,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pcfg.OnCommit = func(_ int, took time.Duration) { metrics.ObserveApply(took.Seconds()) }
+	pcfg.OnCommit = func(took time.Duration) { metrics.ObserveApply(took.Seconds()) }
 	p, err := provider.New(store, pcfg)
 	if err != nil {
 		return err

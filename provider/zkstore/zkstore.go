@@ -26,6 +26,14 @@ var ErrConflict = errors.New("zookeeper transaction conflict")
 // ErrNoNode is returned by reads of a missing znode.
 var ErrNoNode = zk.ErrNoNode
 
+// Stat is what the sidecar reads of a znode's metadata: the version of its
+// data, which every conditional write names, and the version of its list
+// of children, which changes with every kick.
+type Stat struct {
+	Version  int32
+	Cversion int32
+}
+
 // Options configure the connection.
 type Options struct {
 	// Servers are host:port pairs of the ensemble.
@@ -139,10 +147,12 @@ func (s *Store) Sessions() int64 { return s.sessions.Load() }
 func (s *Store) Close() { s.conn.Close() }
 
 // Get reads a znode.
-func (s *Store) Get(p string) (data []byte, stat *zk.Stat, err error) {
+func (s *Store) Get(p string) (data []byte, stat Stat, err error) {
 	err = s.do(func() error {
-		var e error
-		data, stat, e = s.conn.Get(p)
+		d, st, e := s.conn.Get(p)
+		if e == nil {
+			data, stat = d, Stat{Version: st.Version, Cversion: st.Cversion}
+		}
 		return e
 	})
 	return data, stat, err
