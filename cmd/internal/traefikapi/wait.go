@@ -40,14 +40,19 @@ func (c *Client) Provider() string { return c.provider }
 // routes none of unserved (see Served and Unserved), all in the same round,
 // or ctx ends. It returns nil, or why the last round fell short.
 func (c *Client) Wait(ctx context.Context, served, unserved []kvschema.Route) error {
+	var last error
 	for {
 		err := c.check(ctx, served, unserved)
 		if err == nil {
 			return nil
 		}
+		// A round cut short by the deadline says less than the one before.
+		if last == nil || ctx.Err() == nil {
+			last = err
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w; last: %v", ctx.Err(), err)
+			return fmt.Errorf("%w; last: %v", ctx.Err(), last)
 		case <-time.After(pollInterval):
 		}
 	}

@@ -71,7 +71,7 @@ func TestWaitGivesUpWithTheLastReason(t *testing.T) {
 	f, c := newFake(t)
 	f.set("/api/http/routers/zsc-k-7@zookeeper", liveRouter)
 	f.set("/api/http/services/zsc-k-7@zookeeper", `{"loadBalancer":{"servers":[{"url":"http://10.0.0.1:1"}]},"status":"enabled"}`)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*pollInterval)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*pollInterval)
 	defer cancel()
 	err := c.Wait(ctx, []kvschema.Route{written}, nil)
 	require.Error(t, err)
