@@ -82,7 +82,7 @@ var table = []Setting{
 	{Flag: "zoe-ui-path", Field: "ZoeUIPath", Kind: KindString, Default: "/zoe",
 		Description: "public path of Zoe's own UI and API (Zoe's reverse-proxy-path); used with --zoe-ui-url"},
 	{Flag: "traefik-api-url", Field: "TraefikAPIURL", Kind: KindString,
-		Description: "Traefik's API (http://traefik:8080); enables ?wait on start hooks"},
+		Description: "Traefik's API (http://traefik:8080); enables ?wait on start and stop hooks"},
 	{Flag: "zk-user", Field: "ZKUser", Kind: KindString,
 		Description: "ZooKeeper digest user; znodes the sidecar creates are then writable only by it"},
 	{Flag: "zk-password", Field: "ZKPassword", Kind: KindString, Secret: true,
