@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -49,6 +50,7 @@ func newRootCmd(environ []string) *cobra.Command {
 		newKeyCmd(environ),
 		newRoutesCmd(environ),
 		newSyncCmd(environ),
+		newZKTLSProxyCmd(environ),
 		newVersionCmd(),
 	)
 	return root
@@ -57,17 +59,22 @@ func newRootCmd(environ []string) *cobra.Command {
 // The settings each command has flags for; serve has them all. Environment
 // variables and the --config file may still set any setting.
 var (
+	logSettings   = []string{"log-level", "log-format", "config"}
+	zkTLSSettings = []string{"zk-tls-ca-file", "zk-tls-cert-file", "zk-tls-key-file", "zk-tls-verify-hostname"}
+	// zkSettings connect to ZooKeeper.
+	zkSettings = slices.Concat([]string{"traefik-zk-ips", "zk-user", "zk-password", "zk-session-timeout", "zk-op-timeout"}, zkTLSSettings)
+	// deriveSettings derive keys, paths and host names.
+	deriveSettings = []string{"key-secret", "key-secret-file", "deployment-name", "traefik-base-url", "routing", "proxy-domain"}
+
 	// key derives a route offline.
-	keySettings = []string{"key-secret", "key-secret-file", "deployment-name", "traefik-base-url", "routing", "proxy-domain", "config"}
+	keySettings = append(slices.Clone(deriveSettings), "config")
 	// routes reads ZooKeeper.
-	routesSettings = []string{"traefik-zk-ips", "traefik-root-key", "state-root", "public-url",
-		"zk-user", "zk-password", "zk-session-timeout", "zk-op-timeout", "log-level", "log-format", "config"}
-	// sync reads and writes ZooKeeper and derives routes as serve does.
-	syncSettings = []string{"traefik-zk-ips", "traefik-root-key", "state-root", "public-url",
-		"key-secret", "key-secret-file", "deployment-name", "traefik-base-url", "routing", "proxy-domain",
-		"entrypoints", "tls", "cert-resolver", "zoe-ui-url", "zoe-ui-path",
-		"zk-user", "zk-password", "zk-reader-user", "zk-reader-password", "zk-session-timeout", "zk-op-timeout",
-		"log-level", "log-format", "config"}
+	routesSettings = slices.Concat(zkSettings, []string{"traefik-root-key", "state-root", "public-url"}, logSettings)
+	// sync reads and writes ZooKeeper and builds routes as serve does.
+	syncSettings = slices.Concat(zkSettings, deriveSettings, []string{"traefik-root-key", "state-root", "public-url",
+		"entrypoints", "tls", "cert-resolver", "zoe-ui-url", "zoe-ui-path", "zk-reader-user", "zk-reader-password"}, logSettings)
+	// zk-tls-proxy relays plain ZooKeeper clients over TLS.
+	zkProxySettings = slices.Concat([]string{"traefik-zk-ips"}, zkTLSSettings, logSettings)
 )
 
 // loadConfig reads the settings for a command.

@@ -217,6 +217,7 @@ func TestCommandsShowOnlyTheirFlags(t *testing.T) {
 	has("key", append([]string{"execution", "service", "port", "json"}, keySettings...)...)
 	has("routes", append([]string{"json"}, routesSettings...)...)
 	has("sync", append([]string{"file", "dry-run", "json"}, syncSettings...)...)
+	has("zk-tls-proxy", append([]string{"proxy-listen"}, zkProxySettings...)...)
 }
 
 func TestReadExecutions(t *testing.T) {

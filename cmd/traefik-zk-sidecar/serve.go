@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,6 +87,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	slog.SetDefault(log)
+	apiTLS, err := cfg.APITLS()
+	if err != nil {
+		return fmt.Errorf("serve: refusing to start: %w", err)
+	}
 
 	// Bind first: a taken port fails at once, not after ZooKeeper.
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -93,8 +98,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
 	defer ln.Close()
+	if apiTLS != nil {
+		// Handshakes happen in the server's connection goroutines, bounded
+		// by its read timeouts; failures are logged by ErrorLog.
+		ln = tls.NewListener(ln, apiTLS)
+	}
 	var metricsLn net.Listener
 	if cfg.MetricsListen != "" {
+		// Plain HTTP, as scrapers expect: an address the operator chose
+		// to keep apart from the API's.
 		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
 			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.MetricsListen, err)
 		}
@@ -164,7 +176,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	served := make(chan error, 2) // the API's server and the metrics' one
 	go func() { served <- httpServer.Serve(ln) }()
-	log.Info("serving", "listen", ln.Addr().String())
+	log.Info("serving", "listen", ln.Addr().String(), "https", apiTLS != nil, "client_certificates", cfg.TLSClientCAFile != "")
 	var metricsServer *http.Server
 	if metricsLn != nil {
 		metricsServer = &http.Server{

@@ -58,6 +58,13 @@ type Config struct {
 	ZKPassword           string
 	ZKReaderUser         string
 	ZKReaderPassword     string
+	TLSCertFile          string
+	TLSKeyFile           string
+	TLSClientCAFile      string
+	ZKTLSCAFile          string
+	ZKTLSCertFile        string
+	ZKTLSKeyFile         string
+	ZKTLSVerifyHostname  bool
 	ZKSessionTimeout     types.Duration
 	ZKOpTimeout          types.Duration
 	GCInterval           types.Duration
@@ -451,6 +458,7 @@ func (c Config) Validate() error {
 	case c.ZKReaderUser == "" && c.ZKReaderPassword != "":
 		add(c.invalid("zk-reader-password", "", "given without --zk-reader-user; give %s", HowToSet("zk-reader-user")))
 	}
+	add(c.validateTLS())
 	for _, d := range []struct {
 		flag  string
 		value types.Duration
@@ -604,7 +612,12 @@ func (c Config) ZooKeeperOptions() (zkstore.Options, error) {
 	if err != nil {
 		return zkstore.Options{}, err
 	}
+	dialTLS, err := c.zooKeeperTLS()
+	if err != nil {
+		return zkstore.Options{}, err
+	}
 	return zkstore.Options{
+		TLS:            dialTLS,
 		Servers:        servers,
 		SessionTimeout: time.Duration(c.ZKSessionTimeout),
 		OpTimeout:      time.Duration(c.ZKOpTimeout),

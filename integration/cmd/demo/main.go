@@ -30,40 +30,72 @@ import (
 func main() {
 	sidecarBin := flag.String("sidecar", "", "sidecar binary (default: build it)")
 	payloadPath := flag.String("payload", "", "start hook to post (default: examples/hooks/notebook-start.json)")
+	withTLS := flag.Bool("tls", false, "encrypt every hop: HTTPS with client certificates to the sidecar, TLS from the sidecar and from Traefik (through zk-tls-proxy) to ZooKeeper")
 	flag.Parse()
-	if err := run(*sidecarBin, *payloadPath); err != nil {
+	if err := run(*sidecarBin, *payloadPath, *withTLS); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sidecarBin, payloadPath string) error {
+func run(sidecarBin, payloadPath string, withTLS bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	step := func(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
 
 	step("ZooKeeper: ensuring Debian's package is installed")
-	if err := harness.EnsureZooKeeper(ctx); err != nil {
+	err := harness.EnsureZooKeeper(ctx)
+	if err != nil {
 		return err
 	}
-	ens, err := harness.StartEnsemble(ctx, harness.EnsembleOptions{Nodes: 3})
+	var pki *demoPKI
+	ensOpts := harness.EnsembleOptions{Nodes: 3}
+	if withTLS {
+		if pki, err = newDemoPKI(); err != nil {
+			return err
+		}
+		defer pki.close()
+		step("%s", pki.describe())
+		ensOpts.TLS = pki.ensembleTLS()
+	}
+	ens, err := harness.StartEnsemble(ctx, ensOpts)
 	if err != nil {
 		return err
 	}
 	defer ens.Close()
-	step("ZooKeeper ensemble up: %s", ens.ConnectString())
+	zkServers := ens.Servers()
+	if withTLS {
+		zkServers = ens.SecureServers()
+		step("ZooKeeper ensemble up; TLS client ports (client certificates required): %s", strings.Join(zkServers, ","))
+	} else {
+		step("ZooKeeper ensemble up: %s", ens.ConnectString())
+	}
 
 	token, secret := randomHex(16), randomHex(32)
-	sidecar, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary: sidecarBin, Servers: ens.Servers(), Token: token, KeySecret: secret,
-	})
+	scOpts := harness.SidecarOptions{Binary: sidecarBin, Servers: zkServers, Token: token, KeySecret: secret}
+	if withTLS {
+		scOpts.Args, scOpts.HTTPS = pki.sidecarArgs(), pki.client
+		client = pki.httpClient()
+	}
+	sidecar, err := harness.StartSidecar(ctx, scOpts)
 	if err != nil {
 		return err
 	}
 	defer sidecar.Close()
 	step("sidecar serving its API on %s", sidecar.URL())
 
-	traefik, err := harness.StartTraefik(ctx, harness.TraefikOptions{Endpoints: ens.Servers(), Throttle: 500 * time.Millisecond})
+	traefikEndpoints := zkServers
+	if withTLS {
+		proxy, err := harness.StartZKTLSProxy(ctx, harness.ZKTLSProxyOptions{Binary: sidecarBin, Servers: zkServers,
+			CAFile: pki.caFile, CertFile: pki.traefik.Cert, KeyFile: pki.traefik.Key})
+		if err != nil {
+			return err
+		}
+		defer proxy.Close()
+		traefikEndpoints = []string{proxy.Addr()}
+		step("zk-tls-proxy for Traefik on %s -> ZooKeeper over TLS", proxy.Addr())
+	}
+	traefik, err := harness.StartTraefik(ctx, harness.TraefikOptions{Endpoints: traefikEndpoints, Throttle: 500 * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -110,6 +142,9 @@ func run(sidecarBin, payloadPath string) error {
 	}
 	step("served through Traefik: GET %s -> %d %q", url, status, strings.TrimSpace(body))
 	fmt.Printf("\n    Public URL:  %s\n    Try:         curl -s %s\n\n", url, url)
+	if withTLS {
+		fmt.Printf("    Hook API:    curl -s %s -H \"Authorization: Bearer %s\" %s/v1/routes\n\n", pki.curlFlags(), token, sidecar.URL())
+	}
 	step("running; press Ctrl-C to post the stop hook and shut everything down")
 	<-ctx.Done()
 
@@ -156,6 +191,9 @@ func loadPayload(path string, app *harness.Backend) ([]byte, error) {
 	return json.Marshal(hook)
 }
 
+// client posts the hooks; the TLS demo gives it the master's certificate.
+var client = http.DefaultClient
+
 func post(ctx context.Context, url, token string, body []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -163,7 +201,7 @@ func post(ctx context.Context, url, token string, body []byte, out any) error {
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
