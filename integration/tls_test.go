@@ -9,7 +9,6 @@ package integration
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -149,19 +148,12 @@ type hookClient struct {
 }
 
 func (h hookClient) post(body []byte) (int, string, error) {
-	req, err := http.NewRequest(http.MethodPost, h.url+"/v1/hooks", bytes.NewReader(body))
+	r, err := harness.NewClient(h.url, tlsToken, harness.WithHTTPClient(h.client)).
+		Do(context.Background(), harness.Request{Method: http.MethodPost, Path: "/v1/hooks", Body: body})
 	if err != nil {
 		return 0, "", err
 	}
-	req.Header.Set("Authorization", "Bearer "+tlsToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := h.client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
+	return r.Status, string(r.Body), nil
 }
 
 func TestTLSEveryHop(t *testing.T) {
