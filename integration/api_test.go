@@ -692,7 +692,9 @@ func TestAPIHealthAndMetrics(t *testing.T) {
 	t.Run("readyz", func(t *testing.T) {
 		r := sc.request(http.MethodGet, "/readyz", nil, apiNoAuth, 10*time.Second)
 		require.Equal(t, http.StatusOK, r.status, r)
-		assert.Equal(t, map[string]string{"status": "ready"}, apiDecode[map[string]string](t, r))
+		ready := apiDecode[readyReply](t, r)
+		assert.Equal(t, "ready", ready.Status)
+		require.NotNil(t, ready.Mirror, "the mirror GET /v1/traefik serves is described: %s", r)
 	})
 
 	m := sc.metrics()

@@ -365,6 +365,24 @@ func TestTLSEveryHop(t *testing.T) {
 		assert.Equal(t, before, zkTree(t, reader, "/"+tlsRoot, tlsStateRoot), "refused, nothing written")
 	})
 
+	apiStep(t, "routes and sync reach ZooKeeper over TLS too", func(t *testing.T) {
+		zkFlags := []string{"--traefik-zk-ips=" + strings.Join(secure, ","), "--traefik-root-key=" + tlsRoot, "--state-root=" + tlsStateRoot,
+			"--zk-tls-ca-file=" + pki.caFile, "--zk-tls-cert-file=" + pki.sidecarZK.Cert, "--zk-tls-key-file=" + pki.sidecarZK.Key}
+		out, err := exec.Command(apiSidecarBinary(t), append([]string{"routes", "--json"}, zkFlags...)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+		assert.Regexp(t, `"execution_id":\s*"9"`, string(out), "the route started over HTTPS is listed")
+
+		executions := filepath.Join(t.TempDir(), "executions.json")
+		require.NoError(t, os.WriteFile(executions, apiExecutionsBody(t, aPort, "9"), 0o644))
+		out, err = exec.Command(apiSidecarBinary(t), append([]string{"sync", "--dry-run", "--file", executions, "--key-secret", tlsKeySecret}, zkFlags...)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+
+		out, err = exec.Command(apiSidecarBinary(t), "routes", "--traefik-zk-ips="+strings.Join(secure, ","), "--zk-tls-ca-file="+pki.otherCAFile,
+			"--zk-tls-cert-file="+pki.sidecarZK.Cert, "--zk-tls-key-file="+pki.sidecarZK.Key).CombinedOutput()
+		require.Error(t, err, string(out))
+		assert.Contains(t, string(out), "certificate signed by unknown authority")
+	})
+
 	apiStep(t, "a sidecar without the ZooKeeper CA refuses to start and writes nothing", func(t *testing.T) {
 		const badState = "/tls-untrusted"
 		out := &lockedBuffer{}

@@ -177,7 +177,7 @@ func (p *Provider) Stats() Stats {
 // sentinel, static routes) in one transaction with a kick. Safe to run on
 // every replica at every start.
 func (p *Provider) Init() error {
-	for _, dir := range []string{p.l.root, p.l.executionsPath(), p.l.tombstonesPath()} {
+	for _, dir := range []string{p.l.root, p.l.executionsPath(), p.l.tombstonesPath(), p.l.changesPath()} {
 		if err := p.store.EnsurePath(dir, []byte(kvschema.DirectoryValue)); err != nil {
 			return err
 		}
@@ -187,11 +187,15 @@ func (p *Provider) Init() error {
 		return err
 	}
 	for attempt := 0; attempt < maxConflictRetries; attempt++ {
-		ops, err := p.permanentOps()
+		ops, served, err := p.permanentOps()
 		if err != nil || len(ops) == 0 {
 			return err
 		}
-		metaData, version, _, err := p.readRevision()
+		_, version, meta, err := p.readRevision()
+		if err != nil {
+			return err
+		}
+		revOps, err := revisionOps(p.l, version, meta, state.Change{Upsert: served})
 		if err != nil {
 			return err
 		}
@@ -199,7 +203,7 @@ func (p *Provider) Init() error {
 		if err != nil {
 			return err
 		}
-		ops = append([]zkstore.Op{zkstore.Set(p.l.revisionPath(), metaData, version)}, append(ops, kick...)...)
+		ops = append(revOps, append(ops, kick...)...)
 		err = p.commit(ops)
 		if !errors.Is(err, zkstore.ErrConflict) {
 			return err
@@ -210,33 +214,65 @@ func (p *Provider) Init() error {
 
 // permanentOps creates whatever is missing of the shared directories, the
 // sentinel route and the static routes, and corrects changed values of the
-// static routes (value changes only: nothing is deleted); nothing when all
-// is in place.
-func (p *Provider) permanentOps() ([]zkstore.Op, error) {
+// static routes (value changes only: nothing is deleted), and records them
+// in the permanent record; nothing when all is in place. served are the
+// permanent routes, for the change record.
+func (p *Provider) permanentOps() (ops []zkstore.Op, served []kvschema.Route, err error) {
 	kvs, err := kvschema.SharedDirectories(p.l.rootKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, r := range append([]kvschema.Route{kvschema.SentinelRoute()}, p.cfg.StaticRoutes...) {
+	served = append([]kvschema.Route{kvschema.SentinelRoute()}, p.cfg.StaticRoutes...)
+	for _, r := range served {
 		encoded, err := r.Encode(p.l.rootKey)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		kvs = append(kvs, encoded...)
 	}
-	var ops []zkstore.Op
 	for _, kv := range kvs {
 		data, _, err := p.store.Get(kv.Key)
 		switch {
 		case errors.Is(err, zkstore.ErrNoNode):
 			ops = append(ops, zkstore.Create(kv.Key, []byte(kv.Value)))
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		case string(data) != kv.Value:
 			ops = append(ops, zkstore.Set(kv.Key, []byte(kv.Value), zkstore.AnyVersion))
 		}
 	}
-	return ops, nil
+	record, version, err := p.readPermanent()
+	if err != nil {
+		return nil, nil, err
+	}
+	if merged, changed := mergePermanent(record, served); changed {
+		data, err := json.Marshal(merged)
+		if err != nil {
+			return nil, nil, err
+		}
+		if version < 0 {
+			ops = append(ops, zkstore.Create(p.l.permanentPath(), data))
+		} else {
+			ops = append(ops, zkstore.Set(p.l.permanentPath(), data, version))
+		}
+	}
+	return ops, served, nil
+}
+
+// readPermanent reads the permanent record and its version (-1 when missing).
+func (p *Provider) readPermanent() (state.Permanent, int32, error) {
+	var record state.Permanent
+	data, stat, err := p.store.Get(p.l.permanentPath())
+	if errors.Is(err, zkstore.ErrNoNode) {
+		return record, -1, nil
+	}
+	if err != nil {
+		return record, -1, err
+	}
+	if err := json.Unmarshal(data, &record); err != nil {
+		return record, -1, fmt.Errorf("permanent record: %w", err)
+	}
+	return record, stat.Version, nil
 }
 
 // Prepare computes the routes an execution will get, writing nothing: Zoe

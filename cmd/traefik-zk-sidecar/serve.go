@@ -64,8 +64,9 @@ func serveRequirements(cfg config.Config) (string, *keys.Deriver, error) {
 	token, tokenErr := cfg.ResolveToken()
 	deriver, keyErr := cfg.Deriver()
 	_, zkErr := cfg.ZooKeeperServers()
+	_, traefikTokenErr := cfg.ResolveTraefikToken()
 	var problems []string
-	for _, err := range []error{tokenErr, keyErr, zkErr} {
+	for _, err := range []error{tokenErr, keyErr, zkErr, traefikTokenErr} {
 		if err != nil {
 			problems = append(problems, "  - "+err.Error())
 		}
@@ -87,6 +88,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	slog.SetDefault(log)
+	traefikToken, _ := cfg.ResolveTraefikToken() // checked by serveRequirements
 	apiTLS, err := cfg.APITLS()
 	if err != nil {
 		return fmt.Errorf("serve: refusing to start: %w", err)
@@ -141,14 +143,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	// The provider outlives the HTTP server so in-flight hooks can finish.
 	runCtx, stopRun := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
+	runDone, followDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(runDone)
 		p.Run(runCtx)
 	}()
+	follower := provider.NewFollower(p)
+	metrics.RegisterMirror(mirrorMetrics{follower})
+	go func() {
+		defer close(followDone)
+		follower.Run(runCtx)
+	}()
 	stopProvider := func() {
 		stopRun()
 		<-runDone
+		<-followDone
 	}
 	defer stopProvider() // on early returns; a second call is harmless
 
@@ -161,6 +170,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Logger:               log,
 		Metrics:              metrics,
 		MetricsElsewhere:     metricsLn != nil,
+		Mirror:               follower,
+		TraefikToken:         traefikToken,
+		PollHold:             time.Duration(cfg.TraefikPollHold),
 	})
 	if err != nil {
 		return err
@@ -173,7 +185,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:       api.ConnContext,
 	}
+	httpServer.RegisterOnShutdown(apiServer.StopHolding)
 	served := make(chan error, 2) // the API's server and the metrics' one
 	go func() { served <- httpServer.Serve(ln) }()
 	log.Info("serving", "listen", ln.Addr().String(), "https", apiTLS != nil, "client_certificates", cfg.TLSClientCAFile != "")
@@ -260,3 +274,10 @@ func (s *metricsSource) RoutesOwned() (float64, error) {
 	meta, err := s.p.Meta()
 	return float64(meta.Routes), err
 }
+
+// mirrorMetrics feeds the mirror's gauges.
+type mirrorMetrics struct{ f *provider.Follower }
+
+func (m mirrorMetrics) Age() time.Duration { return m.f.Age() }
+func (m mirrorMetrics) Revision() int64    { return m.f.Revision() }
+func (m mirrorMetrics) FullLoads() float64 { return float64(m.f.Stats().FullLoads) }

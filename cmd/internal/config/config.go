@@ -54,6 +54,9 @@ type Config struct {
 	ZoeUIURL             string
 	ZoeUIPath            string
 	TraefikAPIURL        string
+	TraefikToken         string
+	TraefikTokenFile     string
+	TraefikPollHold      types.Duration
 	ZKUser               string
 	ZKPassword           string
 	ZKReaderUser         string
@@ -417,6 +420,7 @@ func (c Config) Validate() error {
 		}
 	}
 	add(c.bothGiven("token", c.Token, "token-file", c.TokenFile))
+	add(c.bothGiven("traefik-token", c.TraefikToken, "traefik-token-file", c.TraefikTokenFile))
 	add(c.bothGiven("key-secret", c.KeySecret, "key-secret-file", c.KeySecretFile))
 	if err := kvschema.ValidateName(c.DeploymentName); err != nil {
 		add(c.invalid("deployment-name", c.DeploymentName, "want 1-63 letters, digits or inner '-' (it becomes part of keys and host names)"))
@@ -468,6 +472,7 @@ func (c Config) Validate() error {
 		{"zk-op-timeout", c.ZKOpTimeout, false},
 		{"gc-interval", c.GCInterval, false},
 		{"gc-quiet-window", c.GCQuietWindow, true},
+		{"traefik-poll-hold", c.TraefikPollHold, true},
 	} {
 		if d.value < 0 || (d.value == 0 && !d.zero) {
 			want := "more than 0"
