@@ -86,7 +86,8 @@ fuzz:
 
 # Benchmarks against real ZooKeeper and Traefik; writes docs/bench/. The
 # bench is its own Go module (its plotting libraries stay out of the
-# sidecar's go.mod); it uses this checkout's harness through a replace.
+# sidecar's go.mod); it uses this checkout's harness through a replace, so
+# a new dependency of the harness also needs `go mod tidy` in its folder.
 bench: deps build
 	cd integration/cmd/bench && GOWORK=off $(GO) build -o $(CURDIR)/bin/bench .
 	bin/bench -sidecar $(CURDIR)/$(BIN) -out docs/bench
