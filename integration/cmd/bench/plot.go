@@ -25,6 +25,9 @@ func redraw(cfg config) error {
 	if err := r.plotServed(filepath.Join(cfg.out, "hook-to-served.svg")); err != nil {
 		return err
 	}
+	if err := r.plotPaths(filepath.Join(cfg.out, "providers.svg")); err != nil {
+		return err
+	}
 	return r.plotOverhead(filepath.Join(cfg.out, "overhead.svg"))
 }
 

@@ -22,6 +22,10 @@ type traefikObs struct {
 	throttle time.Duration
 	// debugAPI serves Go's pprof endpoints on the API entry point.
 	debugAPI bool
+	// http and redis, when set, replace the ZooKeeper provider (see
+	// harness.TraefikOptions).
+	http  *harness.HTTPProviderOptions
+	redis []string
 
 	mu       sync.Mutex
 	t        *harness.Traefik
@@ -49,7 +53,11 @@ type logEvent struct {
 }
 
 func startTraefik(ctx context.Context, name string, servers []string, root string, throttle time.Duration, debugAPI bool) (*traefikObs, error) {
-	o := &traefikObs{name: name, root: root, servers: servers, throttle: throttle, debugAPI: debugAPI}
+	return startObserved(ctx, &traefikObs{name: name, root: root, servers: servers, throttle: throttle, debugAPI: debugAPI})
+}
+
+// startObserved launches the Traefik o describes and starts watching it.
+func startObserved(ctx context.Context, o *traefikObs) (*traefikObs, error) {
 	if err := o.launch(ctx); err != nil {
 		return nil, err
 	}
@@ -67,6 +75,8 @@ func (o *traefikObs) launch(ctx context.Context) error {
 		RootKey:   o.root,
 		Throttle:  o.throttle,
 		ExtraArgs: args,
+		HTTP:      o.http,
+		Redis:     o.redis,
 	})
 	if err != nil {
 		return err

@@ -92,7 +92,11 @@ func (o *traefikObs) classify(line []byte, now time.Time) {
 				return
 			}
 		}
-		if bytes.Contains(head, []byte("does not exist")) && bytes.Contains(head, []byte("the service")) {
+		// The same with the Redis provider: its listing is a SCAN over
+		// several requests, not a snapshot, so a route written meanwhile
+		// can be read without its service.
+		if bytes.Contains(head, []byte("does not exist")) && bytes.Contains(head, []byte("the service")) ||
+			bytes.Contains(head, []byte("router must have either a service or child routers")) {
 			o.serviceMissing++
 			return
 		}
