@@ -76,7 +76,7 @@ func main() {
 	quick := flag.Bool("quick", false, "small sizes, for development (results are not comparable with a full run)")
 	reps := flag.Int("reps", 5, "repetitions of every hook → served and stop → 404 measurement (medians are reported)")
 	throttle := flag.Duration("throttle", 100*time.Millisecond, "Traefik's providers.providersThrottleDuration")
-	budget := flag.Duration("budget", 18*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
+	budget := flag.Duration("budget", 50*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
 	overheadOnly := flag.Bool("overhead-only", false, "run only the overhead and memory phase, print its figures and write nothing (for profiling)")
 	replot := flag.Bool("replot", false, "only redraw the plots in -out from its results.csv (same sizes as the run that wrote it)")
 	providersAt := flag.String("providers-at", "", "comma-separated sizes of the providers phase instead of the default ones (e.g. 10000 with -providers-only -pprof)")

@@ -165,15 +165,25 @@ func (r *providersRun) grow(ctx context.Context, n int) error {
 		}
 		errs <- err
 	}()
+	redisGrew := r.rd.n < n
 	go func() {
 		var err error
-		if r.rd.n < n {
+		if redisGrew {
 			_, err = r.rd.add(ctx, n-r.rd.n, 8)
 		}
 		errs <- err
 	}()
 	for range 2 {
 		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	if redisGrew {
+		// Traefik's Redis provider lists the whole root once per keyspace
+		// event, one after the other: a bulk write of n routes queues
+		// thousands of listings of seconds each. A fresh Traefik lists
+		// once and starts from rest.
+		if err := r.redisT.relaunch(ctx); err != nil {
 			return err
 		}
 	}
@@ -194,13 +204,10 @@ func (r *providersRun) grow(ctx context.Context, n int) error {
 // alternately, then stop → 404 of what they added.
 func (r *providersRun) reps(ctx context.Context, n int) error {
 	var started []string
+	routers := map[string]string{} // execution → its router
 	var redisAdded []int
 	var repTook time.Duration
-	// Small sizes are cheap and noisy on a shared machine: twice the runs.
-	reps := r.cfg.reps
-	if n <= r.cfg.targetSmall {
-		reps *= 2
-	}
+	reps := r.repsAt(n)
 	for rep := 1; rep <= reps; rep++ {
 		if rep > 1 && !r.fits(repTook) {
 			r.note("providers at %s routes: %d of %d repetitions, the rest did not fit the time budget (-budget %s)", count(float64(n)), rep-1, reps, r.cfg.budget)
@@ -212,7 +219,15 @@ func (r *providersRun) reps(ctx context.Context, n int) error {
 			id = fmt.Sprintf("hm%d-%d-%d", n, rep, attempt)
 			present := r.httpPresent
 			r.httpPresent++
-			return present, startChange(r.h, id), nil
+			return present, func(ctx context.Context) (string, time.Duration, error) {
+				reply, took, err := r.h.start(ctx, id)
+				if err != nil {
+					return "", 0, err
+				}
+				routers[id] = reply.Routes[0].Router
+				r.httpT.gateOn(reply.Routes[0].Router + "@http")
+				return reply.Routes[0].Path + "/", took, nil
+			}, nil
 		})
 		if err != nil {
 			return err
@@ -221,6 +236,7 @@ func (r *providersRun) reps(ctx context.Context, n int) error {
 		err = r.measure(ctx, secPaths, "redis", n, rep, r.redisT, r.all, 200, func(context.Context, int) (int, change, error) {
 			present := r.rd.n
 			redisAdded = append(redisAdded, present)
+			r.redisT.gateOn(r.rd.name(present) + "@redis")
 			return present, func(ctx context.Context) (string, time.Duration, error) {
 				t0 := time.Now()
 				path, err := r.rd.writeOne(ctx)
@@ -244,6 +260,7 @@ func (r *providersRun) reps(ctx context.Context, n int) error {
 			}
 			present := r.httpPresent
 			r.httpPresent--
+			r.httpT.gateOn(routers[id] + "@http")
 			return present, func(ctx context.Context) (string, time.Duration, error) {
 				_, took, err := r.h.post(ctx, apiv1.EventStop, id)
 				return path + "/", took, err
@@ -257,6 +274,7 @@ func (r *providersRun) reps(ctx context.Context, n int) error {
 			if attempt > 1 {
 				return 0, nil, fmt.Errorf("stop → 404 (Redis) at %d routes, rep %d: a repetition was discarded; the delete cannot be repeated", n, rep)
 			}
+			r.redisT.gateOn(r.rd.name(route) + "@redis")
 			return r.rd.n, func(ctx context.Context) (string, time.Duration, error) {
 				t0 := time.Now()
 				err := r.rd.remove(ctx, route)
@@ -268,4 +286,18 @@ func (r *providersRun) reps(ctx context.Context, n int) error {
 		}
 	}
 	return nil
+}
+
+// repsAt is how many repetitions each measurement of the providers phase
+// gets at size n: small sizes are cheap and noisy on a shared machine
+// (twice the runs); sizes above the large target size only feed the plot
+// and the comparison by size, and a Redis repetition there costs minutes.
+func (r *providersRun) repsAt(n int) int {
+	switch {
+	case n <= r.cfg.targetSmall:
+		return 2 * r.cfg.reps
+	case n > r.cfg.targetLarge:
+		return min(r.cfg.reps, largeReps)
+	}
+	return r.cfg.reps
 }

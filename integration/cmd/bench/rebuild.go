@@ -51,7 +51,12 @@ func (r *providersRun) rebuild(ctx context.Context, n int) error {
 		if err := r.floorT.settle(ctx, r.httpProbe, 200, r.progress); err != nil {
 			return err
 		}
-		for rep := 1; rep <= r.cfg.reps; rep++ {
+		for rep := 1; rep <= r.repsAt(n); rep++ {
+			if rep > 1 && !r.fits(time.Minute) {
+				r.note("floor at %s routes (%s): %d of %d repetitions, the rest did not fit the time budget (-budget %s)",
+					count(float64(n)), v.name, rep-1, r.repsAt(n), r.cfg.budget)
+				break
+			}
 			err := r.measure(ctx, secFloor, v.name, n, rep, r.floorT, r.all, 200, func(context.Context, int) (int, change, error) {
 				i := r.floorRoutes
 				r.floorRoutes++
@@ -61,13 +66,15 @@ func (r *providersRun) rebuild(ctx context.Context, n int) error {
 				if err != nil {
 					return 0, nil, err
 				}
-				if err := cfg.addRouter(template, fmt.Sprintf("floor-%s-%d", key[:16], i), string(rule), r.backend.URL()); err != nil {
+				name := fmt.Sprintf("floor-%s-%d", key[:16], i)
+				if err := cfg.addRouter(template, name, rule, r.backend.URL()); err != nil {
 					return 0, nil, err
 				}
 				next, err := json.Marshal(cfg)
 				if err != nil {
 					return 0, nil, err
 				}
+				r.floorT.gateOn(name + "@http")
 				return n, func(context.Context) (string, time.Duration, error) {
 					r.static.set(next)
 					return path + "/", 0, nil

@@ -106,6 +106,9 @@ func (r *redisRoutes) key(i int) string { return routeKey(2_000_000 + i) }
 
 func (r *redisRoutes) path(i int) string { return "/zoe/proxy/" + r.key(i) }
 
+// name is route i's router and service name.
+func (r *redisRoutes) name(i int) string { return fmt.Sprintf("rds-%s-%d", r.key(i)[:16], i+1) }
+
 // leaves are route i's keys and values: the sidecar's encoding without its
 // directory nodes, the leading slash dropped ("traefik/http/...").
 func (r *redisRoutes) leaves(i int) (map[string]string, error) {
@@ -113,7 +116,7 @@ func (r *redisRoutes) leaves(i int) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	route := kvschema.Route{Name: fmt.Sprintf("rds-%s-%d", r.key(i)[:16], i+1), Rule: rule, Backend: r.backend, EntryPoints: []string{"web"}}
+	route := kvschema.Route{Name: r.name(i), Rule: rule, Backend: r.backend, EntryPoints: []string{"web"}}
 	kvs, err := route.Encode(r.rootKey)
 	if err != nil {
 		return nil, err
