@@ -135,8 +135,8 @@ type TraefikOptions struct {
 	// Username and Password are the provider's digest credentials.
 	Username, Password string
 	// ExtraArgs are appended to the command line. They must leave the log
-	// at DEBUG level, in the default format, on stdout: StartTraefik reads
-	// its readiness from that log.
+	// at DEBUG level, in the default format or JSON, on stdout: StartTraefik
+	// reads its readiness from that log.
 	ExtraArgs []string
 	// Log, when set, also receives Traefik's output (the log file keeps it).
 	Log io.Writer
@@ -318,7 +318,11 @@ func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
 // closed instead, no List follows, and a retry logs WatchTree again.
 func providerWatching(log, root string) bool {
 	w := strings.LastIndex(log, "> WatchTree: "+root+"\n")
-	return w >= 0 && strings.Contains(log[w:], "> List: "+root+"\n")
+	if w < 0 { // --log.format=json
+		w = strings.LastIndex(log, `"message":"WatchTree: `+root+`"`)
+		return w >= 0 && strings.Contains(log[w:], `"message":"List: `+root+`"`)
+	}
+	return strings.Contains(log[w:], "> List: "+root+"\n")
 }
 
 func (o *HTTPProviderOptions) args() []string {
@@ -344,7 +348,8 @@ func (o *HTTPProviderOptions) args() []string {
 func httpProviderLoaded(log string) bool {
 	for _, line := range strings.Split(log, "\n") {
 		fields := strings.Fields(line)
-		if slices.Contains(fields, "providerName=http") && strings.Contains(line, "> Configuration received") {
+		if slices.Contains(fields, "providerName=http") && strings.Contains(line, "> Configuration received") ||
+			strings.Contains(line, `"providerName":"http"`) && strings.Contains(line, `"message":"Configuration received"`) {
 			return true
 		}
 	}

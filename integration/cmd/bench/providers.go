@@ -99,7 +99,7 @@ func (r *providersRun) start(ctx context.Context, servers []string) error {
 		Endpoint: r.bb.URL() + "/v1/traefik", PollInterval: 100 * time.Millisecond, PollTimeout: 5 * time.Second,
 		Headers: map[string]string{"Authorization": "Bearer " + r.token},
 	}
-	if r.httpT, err = startObserved(ctx, &traefikObs{name: "http", throttle: r.cfg.throttle, debugAPI: r.cfg.pprof != "", http: poll}); err != nil {
+	if r.httpT, err = startObserved(ctx, &traefikObs{name: "http", jsonLog: true, throttle: r.cfg.throttle, debugAPI: r.cfg.pprof != "", http: poll}); err != nil {
 		return err
 	}
 	if r.redisSrv, err = startRedis(ctx); err != nil {
@@ -110,7 +110,7 @@ func (r *providersRun) start(ctx context.Context, servers []string) error {
 	if _, err := r.rd.add(ctx, 1, 1); err != nil {
 		return err
 	}
-	if r.redisT, err = startObserved(ctx, &traefikObs{name: "redis", root: "bench-redis", throttle: r.cfg.throttle, debugAPI: r.cfg.pprof != "", redis: []string{r.redisSrv.addr}}); err != nil {
+	if r.redisT, err = startObserved(ctx, &traefikObs{name: "redis", jsonLog: true, root: "bench-redis", throttle: r.cfg.throttle, debugAPI: r.cfg.pprof != "", redis: []string{r.redisSrv.addr}}); err != nil {
 		return err
 	}
 	if r.cert, err = selfSigned(); err != nil {
@@ -124,7 +124,7 @@ func (r *providersRun) start(ctx context.Context, servers []string) error {
 		return err
 	}
 	r.static.set(body)
-	if r.floorT, err = startObserved(ctx, &traefikObs{name: "floor", throttle: r.cfg.throttle, debugAPI: r.cfg.pprof != "",
+	if r.floorT, err = startObserved(ctx, &traefikObs{name: "floor", jsonLog: true, throttle: r.cfg.throttle, debugAPI: r.cfg.pprof != "",
 		http: &harness.HTTPProviderOptions{Endpoint: r.static.url, PollInterval: 100 * time.Millisecond, PollTimeout: 5 * time.Second}}); err != nil {
 		return err
 	}

@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -111,4 +114,26 @@ func TestParseSizes(t *testing.T) {
 	assert.Error(t, err)
 	_, err = parseSizes("0")
 	assert.Error(t, err)
+}
+
+// Traefik v3.6.12's lines with --log.format=json, as the providers phase
+// starts it.
+func TestTraefikJSONLogClassification(t *testing.T) {
+	lines := []string{
+		`{"level":"debug","time":"2026-11-25T15:20:00Z","caller":"x/storewrapper.go:78","message":"List: bench-redis"}`,
+		`{"level":"debug","time":"2026-11-25T15:20:00Z","caller":"x/storewrapper.go:78","message":"List: bench-redis2"}`,
+		`{"level":"debug","config":{"http":{}},"providerName":"http","time":"2026-11-25T15:20:00Z","message":"Configuration received"}`,
+		`{"level":"error","error":"the service \"rds-1@redis\" does not exist","entryPointName":"web","time":"2026-11-25T15:20:00Z"}`,
+		`{"level":"error","error":"router must have either a service or child routers","routerName":"rds-2@redis","time":"2026-11-25T15:20:00Z"}`,
+		`{"level":"error","providerName":"redis","time":"2026-11-25T15:20:00Z","message":"Provider error, retrying in 260ms"}`,
+		`{"level":"warn","time":"2026-11-25T15:20:00Z","message":"something else"}`,
+	}
+	log := filepath.Join(t.TempDir(), "traefik.log")
+	require.NoError(t, os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	o := &traefikObs{name: "t", root: "bench-redis", logPath: log}
+	lists, configs := o.counts()
+	assert.Equal(t, 1, lists)
+	assert.Equal(t, 1, configs)
+	assert.Equal(t, 2, o.serviceMissing)
+	assert.Len(t, o.errorsSoFar(), 2, "the provider error and the warning")
 }

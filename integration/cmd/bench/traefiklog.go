@@ -78,10 +78,12 @@ func (o *traefikObs) classify(line []byte, now time.Time) {
 		o.events = append(o.events, logEvent{kind: kind, at: now, line: string(head)})
 	}
 	switch {
-	case bytes.HasSuffix(bytes.TrimSpace(line), []byte("> List: "+o.root)):
+	case bytes.HasSuffix(bytes.TrimSpace(line), []byte("> List: "+o.root)) ||
+		bytes.Contains(head, []byte(`"message":"List: `+o.root+`"`)):
 		o.lists++
 		add("list")
-	case bytes.Contains(head, []byte("> Configuration received")):
+	case bytes.Contains(head, []byte("> Configuration received")) ||
+		bytes.Contains(line, []byte(`"message":"Configuration received"`)):
 		o.configs++
 		add("config")
 	default:
@@ -102,7 +104,8 @@ func (o *traefikObs) classify(line []byte, now time.Time) {
 		}
 		// The API dashboard's assets are not in Traefik's Go module: this
 		// error is logged on every reload and means nothing here.
-		if (bytes.Contains(head, []byte(" ERR ")) || bytes.Contains(head, []byte(" WRN "))) &&
+		if (bytes.Contains(head, []byte(" ERR ")) || bytes.Contains(head, []byte(" WRN ")) ||
+			bytes.Contains(head, []byte(`"level":"error"`)) || bytes.Contains(head, []byte(`"level":"warn"`))) &&
 			!bytes.Contains(head, []byte("Error appending dashboard")) &&
 			!bytes.Contains(head, []byte("can reject some encoded characters")) {
 			add("error")
