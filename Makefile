@@ -29,7 +29,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/...
+	$(GO) test -count=1 ./internal/... ./kvschema/... ./provider/... ./cmd/... ./examples/...
 	cd examples/zoe && python3 -B -m unittest
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
