@@ -2,6 +2,7 @@ SHELL := /bin/bash
 # traefik-zk-sidecar — build, test, demo.
 #
 #   make demo   ZooKeeper ensemble + Traefik + the sidecar + a demo app, until Ctrl-C
+#               (TLS=1: every hop encrypted, client certificates, throw-away CA)
 #   make test   unit tests, then integration tests against real ZooKeeper and Traefik
 #
 # Both install what they need: ZooKeeper from Debian's package (as root) and
@@ -29,7 +30,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 ./internal/... ./kvschema/... ./provider/... ./cmd/... ./examples/...
+	$(GO) test -count=1 ./internal/... ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/...
 	cd examples/zoe && python3 -B -m unittest
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
@@ -102,7 +103,7 @@ chaos: deps build
 # program shut down cleanly, and Ctrl-C is how the demo is meant to end.
 demo: deps build
 	$(GO) build -o bin/demo ./integration/cmd/demo
-	bin/demo -sidecar $(CURDIR)/$(BIN)
+	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls)
 
 clean:
 	rm -rf bin integration-test.log fuzz.log

@@ -124,7 +124,7 @@ func TestStartStopThroughTheWriter(t *testing.T) {
 
 	txns := store.committed(from)
 	require.Len(t, txns, 1, "one transaction")
-	want := []string{set(revisionPath, metaJSON(1, 0), 1)}
+	want := []string{set(revisionPath, metaJSON(1, 0), 1), changeCreate(t, 2, []kvschema.Route{route.Traefik})}
 	want = append(want, routeCreates(route.Traefik.Name, route.Traefik.Rule, "http://10.1.2.3:32768")...)
 	want = append(want, create("/traefik-zk-sidecar/executions/42", recordJSON(t, "42", 2, route)))
 	want = append(want, kickStrings(2)...)
@@ -195,7 +195,8 @@ func TestInitIsIdempotent(t *testing.T) {
 	p := newTestProvider(t, store, withStatic)
 	require.Equal(t, 1, store.commitCount(), "one transaction")
 	for _, path := range []string{"/traefik", "/traefik/http/routers/zsc-sentinel", "/traefik/http/middlewares/zsc-sentinel-strip",
-		"/traefik/http/routers/zsc-static-zoe-ui/rule", "/traefik-zk-sidecar/executions", "/traefik-zk-sidecar/tombstones"} {
+		"/traefik/http/routers/zsc-static-zoe-ui/rule", "/traefik-zk-sidecar/executions", "/traefik-zk-sidecar/tombstones",
+		"/traefik-zk-sidecar/changes/0000000001", "/traefik-zk-sidecar/permanent"} {
 		assert.True(t, store.has(path), path)
 	}
 	last := store.committed(0)[0]
@@ -210,6 +211,13 @@ func TestInitIsIdempotent(t *testing.T) {
 	newTestProvider(t, store, func(c *Config) { c.StaticRoutes = []kvschema.Route{moved} })
 	txns := store.committed(1)
 	require.Len(t, txns, 1)
-	assert.Equal(t, set("/traefik/http/services/zsc-static-zoe-ui/loadBalancer/servers/0/url", "http://10.0.0.10:5001", zkstore.AnyVersion), opString(txns[0][1]))
-	assert.Len(t, txns[0], 4, "revision, the one value, the kick")
+	permanent, err := json.Marshal(state.Permanent{Routes: []kvschema.Route{kvschema.SentinelRoute(), moved}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		set(revisionPath, metaJSON(0, 0), 1),
+		changeCreate(t, 2, []kvschema.Route{kvschema.SentinelRoute(), moved}),
+		set("/traefik/http/services/zsc-static-zoe-ui/loadBalancer/servers/0/url", "http://10.0.0.10:5001", zkstore.AnyVersion),
+		set("/traefik-zk-sidecar/permanent", string(permanent), 0),
+		kickStrings(2)[0], kickStrings(2)[1],
+	}, opStrings(txns[0]), "the revision, its change record, the one value, the permanent record, the kick")
 }

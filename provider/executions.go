@@ -20,7 +20,7 @@ import (
 // sentinel, static routes) in one transaction with a kick. Safe to run on
 // every replica at every start.
 func (w *Writer) Init() error {
-	for _, dir := range []string{w.layout.root, w.layout.executionsPath(), w.layout.tombstonesPath()} {
+	for _, dir := range []string{w.layout.root, w.layout.executionsPath(), w.layout.tombstonesPath(), w.layout.changesPath()} {
 		if err := w.store.EnsurePath(dir, []byte(kvschema.DirectoryValue)); err != nil {
 			return err
 		}
@@ -30,11 +30,15 @@ func (w *Writer) Init() error {
 		return err
 	}
 	err := retry.Do(context.Background(), retry.Policy{Attempts: maxConflictRetries}, isConflict, func() error {
-		ops, err := w.permanentOps()
+		ops, served, err := w.permanentOps()
 		if err != nil || len(ops) == 0 {
 			return err
 		}
-		metaData, version, _, err := w.readRevision()
+		_, version, meta, err := w.readRevision()
+		if err != nil {
+			return err
+		}
+		revOps, err := revisionOps(w.layout, version, meta, state.Change{Upsert: served})
 		if err != nil {
 			return err
 		}
@@ -42,8 +46,7 @@ func (w *Writer) Init() error {
 		if err != nil {
 			return err
 		}
-		ops = append([]zkstore.Op{zkstore.Set(w.layout.revisionPath(), metaData, version)}, append(ops, kick...)...)
-		return w.commits.commit(ops)
+		return w.commits.commit(append(revOps, append(ops, kick...)...))
 	})
 	if isConflict(err) {
 		return fmt.Errorf("init: %w after %d attempts", err, maxConflictRetries)
@@ -53,33 +56,49 @@ func (w *Writer) Init() error {
 
 // permanentOps creates whatever is missing of the shared directories, the
 // sentinel route and the static routes, and corrects changed values of the
-// static routes (value changes only: nothing is deleted); nothing when all
-// is in place.
-func (w *Writer) permanentOps() ([]zkstore.Op, error) {
+// static routes (value changes only: nothing is deleted), and records them
+// in the permanent record; nothing when all is in place. served are the
+// permanent routes, for the change record.
+func (w *Writer) permanentOps() (ops []zkstore.Op, served []kvschema.Route, err error) {
 	kvs, err := kvschema.SharedDirectories(w.layout.rootKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, r := range append([]kvschema.Route{kvschema.SentinelRoute()}, w.cfg.StaticRoutes...) {
+	served = append([]kvschema.Route{kvschema.SentinelRoute()}, w.cfg.StaticRoutes...)
+	for _, r := range served {
 		encoded, err := r.Encode(w.layout.rootKey)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		kvs = append(kvs, encoded...)
 	}
-	var ops []zkstore.Op
 	for _, kv := range kvs {
 		data, _, err := w.store.Get(kv.Key)
 		switch {
 		case errors.Is(err, zkstore.ErrNoNode):
 			ops = append(ops, zkstore.Create(kv.Key, []byte(kv.Value)))
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		case string(data) != kv.Value:
 			ops = append(ops, zkstore.Set(kv.Key, []byte(kv.Value), zkstore.AnyVersion))
 		}
 	}
-	return ops, nil
+	record, version, err := w.readPermanent()
+	if err != nil {
+		return nil, nil, err
+	}
+	if merged, changed := mergePermanent(record, served); changed {
+		data, err := json.Marshal(merged)
+		if err != nil {
+			return nil, nil, err
+		}
+		if version < 0 {
+			ops = append(ops, zkstore.Create(w.layout.permanentPath(), data))
+		} else {
+			ops = append(ops, zkstore.Set(w.layout.permanentPath(), data, version))
+		}
+	}
+	return ops, served, nil
 }
 
 // Prepare computes the routes an execution will get, writing nothing: Zoe

@@ -22,6 +22,14 @@ const (
 	gcQuietPerRoute = 8 * time.Millisecond
 )
 
+// changesKept is how many of the latest change records the garbage
+// collector keeps: a mirror further behind than that loads every record
+// again. A record is about as large as the routes its transaction changed.
+const changesKept = 1000
+
+// maxTrimOps bounds the deletes of one trimming transaction.
+const maxTrimOps = 500
+
 // QuietWindow is how long nothing may have changed before tombstones are
 // deleted: the configured window, or one derived from the tree size.
 func QuietWindow(configured time.Duration, meta state.Meta) time.Duration {
@@ -80,6 +88,9 @@ func (c *collector) run(ctx context.Context) {
 		}
 		if _, err := c.collectIfQuiet(&quiet, window); err != nil && !errors.Is(err, zkstore.ErrConflict) {
 			c.log.Warn("garbage collection", "error", err)
+		}
+		if _, err := c.trimChanges(); err != nil && !errors.Is(err, zkstore.ErrConflict) {
+			c.log.Warn("trimming change records", "error", err)
 		}
 	}
 }
@@ -161,7 +172,9 @@ func (c *collector) collect(version int32, meta state.Meta) (int, error) {
 	if meta.Tombstones < 0 {
 		meta.Tombstones = 0
 	}
-	metaData, err := json.Marshal(meta)
+	// Tombstoned routes are already absent from the mirrors: the change
+	// record is empty.
+	revOps, err := revisionOps(c.layout, version, meta, state.Change{})
 	if err != nil {
 		return 0, err
 	}
@@ -169,7 +182,7 @@ func (c *collector) collect(version int32, meta state.Meta) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ops = append([]zkstore.Op{zkstore.Set(c.layout.revisionPath(), metaData, version)}, append(ops, kick...)...)
+	ops = append(revOps, append(ops, kick...)...)
 	if err := c.commits.commit(ops); err != nil {
 		return 0, err
 	}
@@ -192,4 +205,33 @@ func (c *collector) collectAfter(ctx context.Context, quietFor time.Duration) (i
 	case <-time.After(quietFor):
 	}
 	return c.collectIfQuiet(&q, func(state.Meta) time.Duration { return quietFor })
+}
+
+// trimChanges deletes the change records older than the latest changesKept
+// revisions. Nobody else writes them, so the deletes need no revision
+// precondition; two replicas trimming at once make one of them conflict.
+func (c *collector) trimChanges() (int, error) {
+	names, err := c.store.Children(c.layout.changesPath())
+	if err != nil || len(names) <= changesKept {
+		return 0, err
+	}
+	_, version, _, err := c.readRevision()
+	if err != nil {
+		return 0, err
+	}
+	expired := expiredChanges(names, int64(version), changesKept)
+	trimmed := 0
+	for len(expired) > 0 {
+		n := min(len(expired), maxTrimOps)
+		ops := make([]zkstore.Op, n)
+		for i, name := range expired[:n] {
+			ops[i] = zkstore.Delete(c.layout.changesPath()+"/"+name, zkstore.AnyVersion)
+		}
+		if err := c.store.Commit(ops); err != nil {
+			return trimmed, err
+		}
+		trimmed += n
+		expired = expired[n:]
+	}
+	return trimmed, nil
 }

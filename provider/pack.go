@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
@@ -95,13 +94,14 @@ func pack(l layout, maxBytes int, v writerView, batch []*request, current []curr
 		txn.checkOnly = true
 		return txn, nil
 	}
-	metaData, err := json.Marshal(txn.meta)
+	// Setting the revision with the version planned against is the
+	// precondition that serialises writers across replicas; the change
+	// record lets replicas' mirrors follow.
+	revOps, err := revisionOps(l, v.version, txn.meta, mirrorChange(txn.changes))
 	if err != nil {
 		return packedTxn{}, err
 	}
-	// Setting the revision with the version planned against is the
-	// precondition that serialises writers across replicas.
-	txn.ops = append([]zkstore.Op{zkstore.Set(l.revisionPath(), metaData, v.version)}, ops...)
+	txn.ops = append(revOps, ops...)
 	if traefikVisible {
 		kick, err := kickOps(l, revision)
 		if err != nil {

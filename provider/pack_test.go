@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
@@ -39,7 +40,7 @@ func TestPack(t *testing.T) {
 		{
 			name: "a new execution", batch: []*request{start("42", newRoute)}, current: []currentRecord{none},
 			wantOps: func(t *testing.T) []string {
-				ops := []string{set(revisionPath, metaJSON(3, 1), version)}
+				ops := []string{set(revisionPath, metaJSON(3, 1), version), changeCreate(t, 7, []kvschema.Route{newNamed.Traefik})}
 				ops = append(ops, routeCreates(newNamed.Traefik.Name, newNamed.Traefik.Rule, newNamed.Traefik.Backend)...)
 				ops = append(ops, create("/traefik-zk-sidecar/executions/42", recordJSON(t, "42", 7, newNamed)))
 				return append(ops, kickStrings(7)...)
@@ -63,6 +64,7 @@ func TestPack(t *testing.T) {
 				n := running.Traefik.Name
 				ops := []string{
 					set(revisionPath, metaJSON(1, 2), version),
+					changeCreate(t, 7, nil, n),
 					set(p+"routers/"+n+"/rule", "Path(`/`) && !PathPrefix(`/`)", zkstore.AnyVersion),
 					set(p+"services/"+n+"/loadBalancer/servers/0/url", "http://127.0.0.1:1", zkstore.AnyVersion),
 					create("/traefik-zk-sidecar/tombstones/"+n, tombstoneJSON(t, running.Traefik, 7)),

@@ -120,3 +120,19 @@ func (r *Reader) readAllExecutions() (map[string]*state.Execution, error) {
 	}
 	return out, nil
 }
+
+// readPermanent reads the permanent record and its version (-1 when missing).
+func (r *Reader) readPermanent() (state.Permanent, int32, error) {
+	var record state.Permanent
+	data, stat, err := r.store.Get(r.layout.permanentPath())
+	if errors.Is(err, zkstore.ErrNoNode) {
+		return record, -1, nil
+	}
+	if err != nil {
+		return record, -1, err
+	}
+	if err := json.Unmarshal(data, &record); err != nil {
+		return record, -1, fmt.Errorf("permanent record: %w", err)
+	}
+	return record, stat.Version, nil
+}

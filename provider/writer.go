@@ -64,12 +64,17 @@ func NewWriter(store Store, deriver *keys.Deriver, cfg Config) (*Writer, error) 
 // called or ctx ends; stop waits for both to finish and may be called more
 // than once. Requests still queued are not applied; their callers see
 // their own context end.
-func (w *Writer) Start(ctx context.Context) (stop func()) {
+func (w *Writer) Start(ctx context.Context) (stop func()) { return start(ctx, w.run, w.gc.run) }
+
+// start runs each loop in its own goroutine until stop is called or ctx
+// ends; stop waits for them all and may be called more than once.
+func start(ctx context.Context, loops ...func(context.Context)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); w.run(ctx) }()
-	go func() { defer wg.Done(); w.gc.run(ctx) }()
+	for _, loop := range loops {
+		wg.Add(1)
+		go func() { defer wg.Done(); loop(ctx) }()
+	}
 	return func() {
 		cancel()
 		wg.Wait()

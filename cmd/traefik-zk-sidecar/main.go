@@ -50,6 +50,7 @@ func newRootCmd(environ []string) *cobra.Command {
 		newKeyCmd(environ),
 		newRoutesCmd(environ),
 		newSyncCmd(environ),
+		newZKTLSProxyCmd(environ),
 		newVersionCmd(),
 	)
 	return root

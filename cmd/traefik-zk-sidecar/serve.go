@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,8 +63,9 @@ func serveRequirements(cfg config.Config) (string, *keys.Deriver, error) {
 	token, tokenErr := cfg.ResolveToken()
 	deriver, keyErr := cfg.Deriver()
 	_, zkErr := cfg.ZooKeeperServers()
+	_, traefikTokenErr := cfg.ResolveTraefikToken()
 	var problems []string
-	for _, err := range []error{tokenErr, keyErr, zkErr} {
+	for _, err := range []error{tokenErr, keyErr, zkErr, traefikTokenErr} {
 		if err != nil {
 			problems = append(problems, "  - "+err.Error())
 		}
@@ -85,6 +87,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	slog.SetDefault(log)
+	traefikToken, _ := cfg.ResolveTraefikToken() // checked by serveRequirements
+	apiTLS, err := cfg.APITLS()
+	if err != nil {
+		return fmt.Errorf("serve: refusing to start: %w", err)
+	}
 
 	// Bind first: a taken port fails at once, not after ZooKeeper.
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -92,6 +99,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
 	defer ln.Close()
+	if apiTLS != nil {
+		// Handshakes happen in the server's connection goroutines, bounded
+		// by its read timeouts; failures are logged by ErrorLog.
+		ln = tls.NewListener(ln, apiTLS)
+	}
 	log.Info("starting traefik-zk-sidecar", "version", versionString(), "listen", ln.Addr().String(), "config", cfg)
 
 	store, err := connect(ctx, cfg, log)
@@ -119,6 +131,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// The writer outlives the HTTP server so in-flight hooks can finish.
 	stopWriter := writer.Start(context.Background())
 	defer stopWriter() // on early returns; a second call is harmless
+	follower := provider.NewFollower(writer.Reader, log)
+	metrics.RegisterMirror(mirrorMetrics{follower})
+	stopFollower := follower.Start(context.Background())
+	defer stopFollower()
 
 	apiServer, err := api.New(api.Options{
 		Provider:             writer,
@@ -128,6 +144,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		MaxConcurrentApplies: cfg.MaxConcurrentApplies,
 		Logger:               log,
 		Metrics:              metrics,
+		Mirror:               follower,
+		TraefikToken:         traefikToken,
+		PollHold:             time.Duration(cfg.TraefikPollHold),
 	})
 	if err != nil {
 		return err
@@ -140,10 +159,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:       api.ConnContext,
 	}
+	httpServer.RegisterOnShutdown(apiServer.StopHolding)
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
-	log.Info("serving", "listen", ln.Addr().String())
+	log.Info("serving", "listen", ln.Addr().String(), "https", apiTLS != nil, "client_certificates", cfg.TLSClientCAFile != "")
 
 	select {
 	case err := <-served:
@@ -158,6 +179,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		_ = httpServer.Close()
 	}
 	stopWriter()
+	stopFollower()
 	log.Debug("writer stopped")
 	store.Close()
 	log.Info("stopped")
@@ -178,3 +200,10 @@ func initWriter(ctx context.Context, w *provider.Writer, log *slog.Logger) error
 	}
 	return retry.Do(ctx, retry.Policy{Within: connectTimeout, Pause: retry.Constant(time.Second)}, unavailable, w.Init)
 }
+
+// mirrorMetrics feeds the mirror's gauges.
+type mirrorMetrics struct{ f *provider.Follower }
+
+func (m mirrorMetrics) Age() time.Duration { return m.f.Age() }
+func (m mirrorMetrics) Revision() int64    { return m.f.Revision() }
+func (m mirrorMetrics) FullLoads() float64 { return float64(m.f.Stats().FullLoads) }

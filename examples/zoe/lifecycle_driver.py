@@ -50,7 +50,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import zoe_sidecar as zs
 import zoe_state
@@ -71,6 +71,15 @@ def check(ok: bool, what: str) -> None:
         raise Failed(what)
 
 
+T = TypeVar("T")
+
+
+def present(value: Optional[T], what: str) -> T:
+    if value is None:
+        raise Failed(what)
+    return value
+
+
 def say(text: str) -> None:
     print("zoe-master: " + text, file=sys.stderr, flush=True)
 
@@ -83,7 +92,8 @@ def load_db() -> Dict[str, Any]:
     if not os.path.exists(path):
         return {"executions": {}}
     with open(path, "r", encoding="utf-8") as f:
-        return json.load(f)
+        db = json.load(f)  # type: Dict[str, Any]
+    return db
 
 
 def save_db(db: Dict[str, Any]) -> None:
@@ -173,7 +183,8 @@ def step_errors() -> None:
         os.chmod(wrong, 0o600)
         retried = []  # type: List[int]
         bad = zs.Client.from_config(url, wrong, on_retry=lambda a, e, s: retried.append(e.status), **tls)
-        for call in (bad.routes, lambda: bad.stop(42)):
+        calls = [bad.routes, lambda: bad.stop(42)]  # type: List[Callable[[], Any]]
+        for call in calls:
             try:
                 call()
                 raise Failed("a wrong token was accepted")
@@ -303,10 +314,11 @@ def step_restart() -> None:
         entry = dry.plan.get(str(r["id"]), zs.PlanEntry([], [], []))
         check(entry == zs.PlanEntry([], [], []), "resync would change running execution {}: {}".format(r["id"], entry))
     for r in lost:
-        entry = dry.plan.get(str(r["id"]))
+        lost_entry = dry.plan.get(str(r["id"]))
         want = sorted(p for env in r["env"].values() for p in env.values())
-        check(entry is not None and sorted(x.path for x in entry.delete) == want and not entry.create and not entry.update,
-              "resync plan for lost execution {}: {}".format(r["id"], entry))
+        check(lost_entry is not None and sorted(x.path for x in lost_entry.delete) == want
+              and not lost_entry.create and not lost_entry.update,
+              "resync plan for lost execution {}: {}".format(r["id"], lost_entry))
         for path in want:
             status, _ = fetch(traefik_url(path))
             check(status == 502, "dry run changed {}: {}".format(path, status))
@@ -322,8 +334,7 @@ def step_restart() -> None:
 
     # What Zoe's API server shows: the public URL of each endpoint.
     for r in running:
-        view = c.execution(r["id"])
-        check(view is not None, "running execution {} has no routes".format(r["id"]))
+        view = present(c.execution(r["id"]), "running execution {} has no routes".format(r["id"]))
         check(view.env == {k: v for k, v in r["env"].items() if v},
               "execution {}: paths changed across the restart: {} vs {}".format(r["id"], view.env, r["env"]))
         for route in view.routes:
@@ -336,10 +347,7 @@ def step_restart() -> None:
 
 
 def routes_before_stop(c: zs.Client, exec_id: str, record: Dict[str, Any]) -> zs.HookResult:
-    before = c.execution(record["id"])
-    check(before is not None, "execution {} has no routes before its stop".format(exec_id))
-    assert before is not None
-    return before
+    return present(c.execution(record["id"]), "execution {} has no routes before its stop".format(exec_id))
 
 
 def check_stopped(c: zs.Client, db: Dict[str, Any], exec_id: str, before: zs.HookResult) -> None:
@@ -415,7 +423,7 @@ def step_stop_during_outage(exec_id: str) -> None:
 
 
 def main(argv: List[str]) -> int:
-    steps = {
+    steps: Dict[str, Tuple[Callable[..., None], int]] = {
         "errors": (step_errors, 0), "launch": (step_launch, 0), "restart": (step_restart, 0),
         "crash-while-stopping": (step_crash_while_stopping, 1), "stop": (step_stop, 1),
         "stop-during-outage": (step_stop_during_outage, 1),

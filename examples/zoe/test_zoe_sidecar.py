@@ -467,6 +467,9 @@ class TLSTest(unittest.TestCase):
     """How the TLS context is built, and that it works in a real handshake
     with a local HTTPS server requiring a client certificate."""
 
+    dir = ""
+    seen = []  # type: List[Optional[str]]
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.dir = tempfile.mkdtemp()

@@ -91,4 +91,5 @@ def execution_from_zapp(execution_id: int, name: str, owner: str, zapp: Dict[str
 def load_zapp(path: str) -> Dict[str, Any]:
     """Read a ZApp JSON file."""
     with open(path, "r", encoding="utf-8") as f:
-        return json.load(f)
+        zapp = json.load(f)  # type: Dict[str, Any]
+    return zapp

@@ -1,6 +1,6 @@
 package keys
 
-// Fuzz targets of the name, key and path normalisation (issue 7). Run one
+// Fuzz targets of the name, key and path normalisation. Run one
 // with `go test ./provider/keys -run '^$' -fuzz '^FuzzHostName$' -fuzztime 5m`;
 // `make fuzz` runs each briefly. Inputs that once failed are kept under
 // testdata/fuzz/<target>/ and run by every plain `go test`.

@@ -1,7 +1,7 @@
 package api
 
-// Fuzz target of hook decoding and validation through the real handler
-// (issue 7). Run with
+// Fuzz target of hook decoding and validation through the real handler.
+// Run with
 // `go test ./cmd/internal/api -run '^$' -fuzz '^FuzzHookDecode$' -fuzztime 5m`.
 //
 // The server's provider talks to a ZooKeeper address nobody listens on

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
@@ -42,17 +43,31 @@ type Options struct {
 	MaxConcurrentApplies int
 	Logger               *slog.Logger
 	Metrics              *Metrics
+	// Mirror, when set, serves GET /v1/traefik.
+	Mirror Mirror
+	// TraefikToken is a read-only bearer token accepted on GET
+	// /v1/traefik only, besides Token; optional.
+	TraefikToken string
+	// PollHold bounds how long GET /v1/traefik holds a poll from a client
+	// that already has the current configuration; 0 answers at once.
+	PollHold time.Duration
 }
 
 // Server serves the HTTP API.
 type Server struct {
 	opts      Options
 	tokenHash [32]byte
-	views     Views
-	applies   chan struct{}
-	log       *slog.Logger
-	metrics   *Metrics
-	client    *http.Client
+	// traefikTokenHash is the read-only token's; hasTraefikToken is 1
+	// when there is one (an empty token must never match).
+	traefikTokenHash [32]byte
+	hasTraefikToken  int
+	stopHolding      chan struct{}
+	stopOnce         sync.Once
+	views            Views
+	applies          chan struct{}
+	log              *slog.Logger
+	metrics          *Metrics
+	client           *http.Client
 }
 
 // New builds a server; the token must not be empty.
@@ -73,6 +88,11 @@ func New(opts Options) (*Server, error) {
 		log:       opts.Logger,
 		metrics:   opts.Metrics,
 		client:    &http.Client{Timeout: 5 * time.Second},
+
+		stopHolding: make(chan struct{}),
+	}
+	if opts.TraefikToken != "" {
+		s.traefikTokenHash, s.hasTraefikToken = sha256.Sum256([]byte(opts.TraefikToken)), 1
 	}
 	var err error
 	if s.views, err = NewViews(opts.PublicURL); err != nil {
@@ -91,6 +111,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/routes", s.auth(s.handleRoutes))
 	mux.HandleFunc("GET /v1/executions/{id}", s.auth(s.handleExecution))
 	mux.HandleFunc("PUT /v1/executions", s.auth(s.handleSync))
+	if s.opts.Mirror != nil {
+		mux.HandleFunc("GET /v1/traefik", s.authTraefik(s.handleTraefik))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -114,12 +137,37 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// ReadyResponse is the body of /readyz.
+type ReadyResponse struct {
+	Status string `json:"status"`
+	// Mirror describes the copy GET /v1/traefik serves, which stays
+	// served while ZooKeeper is unreachable.
+	Mirror *MirrorStatus `json:"mirror,omitempty"`
+}
+
+// MirrorStatus is the mirror's revision and age in /readyz.
+type MirrorStatus struct {
+	Loaded   bool  `json:"loaded"`
+	Revision int64 `json:"revision"`
+	Routes   int   `json:"routes"`
+	// AgeSeconds is how long the mirror may have missed changes: 0 while
+	// it follows ZooKeeper.
+	AgeSeconds float64 `json:"age_seconds"`
+}
+
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
-	if !s.opts.Provider.Connected() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "zookeeper session down"})
-		return
+	resp := ReadyResponse{Status: "ready"}
+	if m := s.opts.Mirror; m != nil {
+		resp.Mirror = &MirrorStatus{}
+		if snap := m.Snapshot(); snap != nil {
+			resp.Mirror = &MirrorStatus{Loaded: true, Revision: snap.Revision, Routes: snap.Routes(), AgeSeconds: max(m.Age(), 0).Seconds()}
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	status := http.StatusOK
+	if !s.opts.Provider.Connected() {
+		resp.Status, status = "zookeeper session down", http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, resp)
 }
 
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
@@ -336,6 +384,8 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, s.views.Sync(sp, dryRun))
 }
+
+var errMirrorNotLoaded = fmt.Errorf("%w: the routes have not been loaded from ZooKeeper yet", zkstore.ErrUnavailable)
 
 var errBusy = fmt.Errorf("%w: too many concurrent requests", zkstore.ErrUnavailable)
 

@@ -53,10 +53,20 @@ type Config struct {
 	ZoeUIURL             string
 	ZoeUIPath            string
 	TraefikAPIURL        string
+	TraefikToken         string
+	TraefikTokenFile     string
+	TraefikPollHold      types.Duration
 	ZKUser               string
 	ZKPassword           string
 	ZKReaderUser         string
 	ZKReaderPassword     string
+	TLSCertFile          string
+	TLSKeyFile           string
+	TLSClientCAFile      string
+	ZKTLSCAFile          string
+	ZKTLSCertFile        string
+	ZKTLSKeyFile         string
+	ZKTLSVerifyHostname  bool
 	ZKSessionTimeout     types.Duration
 	ZKOpTimeout          types.Duration
 	GCInterval           types.Duration
@@ -394,6 +404,7 @@ func (c Config) Validate() error {
 		add(c.invalid("listen", c.Listen, "port %q is not a number from 0 to 65535", port))
 	}
 	add(c.bothGiven("token", c.Token, "token-file", c.TokenFile))
+	add(c.bothGiven("traefik-token", c.TraefikToken, "traefik-token-file", c.TraefikTokenFile))
 	add(c.bothGiven("key-secret", c.KeySecret, "key-secret-file", c.KeySecretFile))
 	if err := kvschema.ValidateName(c.DeploymentName); err != nil {
 		add(c.invalid("deployment-name", c.DeploymentName, "want 1-63 letters, digits or inner '-' (it becomes part of keys and host names)"))
@@ -435,6 +446,7 @@ func (c Config) Validate() error {
 	case c.ZKReaderUser == "" && c.ZKReaderPassword != "":
 		add(c.invalid("zk-reader-password", "", "given without --zk-reader-user; give %s", HowToSet("zk-reader-user")))
 	}
+	add(c.validateTLS())
 	for _, d := range []struct {
 		flag  string
 		value types.Duration
@@ -444,6 +456,7 @@ func (c Config) Validate() error {
 		{"zk-op-timeout", c.ZKOpTimeout, false},
 		{"gc-interval", c.GCInterval, false},
 		{"gc-quiet-window", c.GCQuietWindow, true},
+		{"traefik-poll-hold", c.TraefikPollHold, true},
 	} {
 		if d.value < 0 || (d.value == 0 && !d.zero) {
 			want := "more than 0"
@@ -578,7 +591,12 @@ func (c Config) ZooKeeperOptions() (zkstore.Options, error) {
 	if err != nil {
 		return zkstore.Options{}, err
 	}
+	dialTLS, err := c.zooKeeperTLS()
+	if err != nil {
+		return zkstore.Options{}, err
+	}
 	return zkstore.Options{
+		TLS:            dialTLS,
 		Servers:        servers,
 		SessionTimeout: time.Duration(c.ZKSessionTimeout),
 		OpTimeout:      time.Duration(c.ZKOpTimeout),

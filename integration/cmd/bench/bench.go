@@ -49,7 +49,7 @@ func (b *bench) profileTraefik(ctx context.Context, o *traefikObs, section, vari
 
 func (b *bench) hooksFor(s *harness.Sidecar) *hooks {
 	ip, port := b.backend.Addr()
-	return &hooks{base: s.URL(), token: b.token, backendIP: ip, backendPort: port}
+	return &hooks{api: s.Client(harness.WithHTTPClient(client)), backendIP: ip, backendPort: port}
 }
 
 // startSidecar runs the sidecar binary on its own Traefik root and state

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
 )
 
@@ -227,7 +228,7 @@ func (b *bench) undoBurst(ctx context.Context, h *hooks, o *traefikObs, ids, pat
 		if paths[i] == "" {
 			continue
 		}
-		if _, _, _, err := h.post(ctx, "stop", id); err != nil {
+		if _, _, err := h.post(ctx, apiv1.EventStop, id); err != nil {
 			return err
 		}
 	}

@@ -1,17 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 )
 
 // client is the bench's HTTP client for the sidecar and for probes through
@@ -30,16 +32,13 @@ var client = &http.Client{
 // start creates exactly one route: 8 znodes (router, its rule and service;
 // service, load balancer, servers, server 0 and its URL).
 type hooks struct {
-	base, token string
+	api         *harness.Client
 	backendIP   string
 	backendPort int
 }
 
 type hookReply struct {
-	Routes []struct {
-		Path   string `json:"path"`
-		Router string `json:"router"`
-	} `json:"routes"`
+	apiv1.HookResponse
 	// timing is the sidecar's Server-Timing header: phase → milliseconds.
 	timing map[string]float64
 }
@@ -63,67 +62,59 @@ func parseServerTiming(header string) map[string]float64 {
 	return out
 }
 
-func (h *hooks) body(event, id string) []byte {
-	exec := map[string]any{"id": id}
-	if event == "start" {
-		exec["services"] = []any{map[string]any{
-			"name": "app0",
-			"ports": []any{map[string]any{
-				"name": "http", "port_number": 8888, "protocol": "tcp", "proxy": true,
-				"external_ip": h.backendIP, "external_port": h.backendPort,
-			}},
-		}}
+// hook is the hook of event for execution id: a start carries the one
+// proxied port, the other events only the id.
+func (h *hooks) hook(event, id string) apiv1.HookRequest {
+	exec := execution.Execution{ID: execution.ID(id)}
+	if event == apiv1.EventStart {
+		exec.Services = []execution.Service{{Name: "app0", Ports: []execution.Port{{
+			Name: "http", PortNumber: 8888, Protocol: "tcp", Proxy: true,
+			ExternalIP: h.backendIP, ExternalPort: h.backendPort,
+		}}}}
 	}
-	b, _ := json.Marshal(map[string]any{"event": event, "execution": exec})
-	return b
+	return harness.Hook(event, exec)
 }
 
 // post sends one hook and returns the reply and the response time (request
 // sent → whole answer read), which for start and stop is hook → ZooKeeper
 // transaction committed: the sidecar answers after its commit.
-func (h *hooks) post(ctx context.Context, event, id string) (hookReply, time.Duration, int, error) {
-	body := h.body(event, id)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/v1/hooks", bytes.NewReader(body))
+func (h *hooks) post(ctx context.Context, event, id string) (hookReply, time.Duration, error) {
+	r, err := h.api.Hook(ctx, h.hook(event, id), "")
 	if err != nil {
-		return hookReply{}, 0, 0, err
+		return hookReply{}, 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	req.Header.Set("Content-Type", "application/json")
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		return hookReply{}, 0, 0, err
-	}
-	data, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	took := time.Since(start)
-	if err != nil {
-		return hookReply{}, took, resp.StatusCode, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return hookReply{}, took, resp.StatusCode, fmt.Errorf("%s hook %s: %s %s", event, id, resp.Status, strings.TrimSpace(string(data)))
-	}
-	var r hookReply
-	if err := json.Unmarshal(data, &r); err != nil {
-		return r, took, resp.StatusCode, err
-	}
-	r.timing = parseServerTiming(resp.Header.Get("Server-Timing"))
-	if event == "start" && len(r.Routes) != 1 {
-		return r, took, resp.StatusCode, fmt.Errorf("start hook %s: %d routes, want 1", id, len(r.Routes))
-	}
-	return r, took, resp.StatusCode, nil
+	return h.answer(event, id, r)
 }
 
-// start posts a start hook; it retries 503 (the sidecar's back-pressure).
-func (h *hooks) start(ctx context.Context, id string) (hookReply, time.Duration, error) {
-	for attempt := 0; ; attempt++ {
-		r, took, status, err := h.post(ctx, "start", id)
-		if status == http.StatusServiceUnavailable && attempt < 20 {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		return r, took, err
+// answer checks and decodes a hook's answer.
+func (h *hooks) answer(event, id string, r *harness.Reply) (hookReply, time.Duration, error) {
+	if r.Status != http.StatusOK {
+		return hookReply{}, r.Took, fmt.Errorf("%s hook %s: %d %s %s", event, id, r.Status, http.StatusText(r.Status), strings.TrimSpace(string(r.Body)))
 	}
+	var reply hookReply
+	if err := json.Unmarshal(r.Body, &reply.HookResponse); err != nil {
+		return reply, r.Took, err
+	}
+	reply.timing = parseServerTiming(r.Header.Get("Server-Timing"))
+	if event == apiv1.EventStart && len(reply.Routes) != 1 {
+		return reply, r.Took, fmt.Errorf("start hook %s: %d routes, want 1", id, len(reply.Routes))
+	}
+	return reply, r.Took, nil
+}
+
+// startRetry retries a start answered 503 (the sidecar's back-pressure) 20
+// times, 100 ms apart.
+var startRetry = harness.RetryPolicy{Tries: 21, Wait: func(int, *harness.Reply) time.Duration { return 100 * time.Millisecond }}
+
+// start posts a start hook, retrying 503s.
+func (h *hooks) start(ctx context.Context, id string) (hookReply, time.Duration, error) {
+	r, err := harness.Retry(ctx, startRetry, func(ctx context.Context) (*harness.Reply, error) {
+		return h.api.Hook(ctx, h.hook(apiv1.EventStart, id), "")
+	})
+	if err != nil {
+		return hookReply{}, 0, err
+	}
+	return h.answer(apiv1.EventStart, id, r)
 }
 
 // populate starts executions ids concurrently from workers clients and
@@ -158,12 +149,8 @@ func (h *hooks) populate(ctx context.Context, ids []string, workers int) ([]stri
 
 // execution returns the path of execution id's (only) route.
 func (h *hooks) execution(ctx context.Context, id string) (string, error) {
-	req, err := newGet(ctx, h.base+"/v1/executions/"+id, h.token)
+	r, err := h.api.Execution(ctx, id)
 	if err != nil {
-		return "", err
-	}
-	var r hookReply
-	if err := getJSON(req, &r); err != nil {
 		return "", err
 	}
 	if len(r.Routes) != 1 {
@@ -174,14 +161,8 @@ func (h *hooks) execution(ctx context.Context, id string) (string, error) {
 
 // listRoutes GETs /v1/routes and checks it lists want routes.
 func listRoutes(ctx context.Context, h *hooks, want int) error {
-	req, err := newGet(ctx, h.base+"/v1/routes", h.token)
+	body, err := h.api.Routes(ctx)
 	if err != nil {
-		return err
-	}
-	var body struct {
-		Routes []struct{} `json:"routes"`
-	}
-	if err := getJSON(req, &body); err != nil {
 		return err
 	}
 	if len(body.Routes) != want {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/stats"
 )
 
 // overhead measures hook → transaction committed (the start hook's response
@@ -107,7 +108,7 @@ func (b *bench) overhead(ctx context.Context) error {
 			b.res.add(sample{Section: secOverhead, Variant: "sidecar", Routes: n, Present: present, Rep: 0, Metric: "commit_mean", Value: commitMean, Unit: "ms"})
 		}
 		b.progress("overhead: %d routes present: p50 %.2f ms, p99 %.2f ms, max %.2f ms, mean %.2f ms of which ZooKeeper commit %.2f ms (%d sequential start hooks)",
-			n, percentile(lat, 50), percentile(lat, 99), percentile(lat, 100), mean(lat), commitMean, len(lat))
+			n, stats.Percentile(lat, 50), stats.Percentile(lat, 99), stats.Percentile(lat, 100), mean(lat), commitMean, len(lat))
 		slow := slowest(lat, 0.01)
 		var parts []string
 		for _, phase := range append(append([]string{}, serverPhases...), "rest") {
@@ -115,7 +116,7 @@ func (b *bench) overhead(ctx context.Context) error {
 		}
 		b.progress("overhead: %d routes present: slowest 1%% (%d hooks) spent on average %s ms", n, len(slow), strings.Join(parts, ", "))
 		b.progress("overhead: %d routes present: the same transactions from a plain ZooKeeper client: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-			n, percentile(floorLat, 50), percentile(floorLat, 99), percentile(floorLat, 100))
+			n, stats.Percentile(floorLat, 50), stats.Percentile(floorLat, 99), stats.Percentile(floorLat, 100))
 	}
 
 	// Memory: the peak over the whole life of the process, which populated

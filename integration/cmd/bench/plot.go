@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/stats"
 )
 
 // redraw draws the plots again from cfg.out's results.csv.
@@ -44,7 +46,7 @@ func (r *results) plotLeader(p *plot.Plot) error {
 		xs []float64
 		c  color.Color
 	}{{sc, colSidecar}, {bl, colBaseline}} {
-		pt, err := plotter.NewScatter(plotter.XYs{{X: float64(r.cfg.ratioAt), Y: median(v.xs) / 1000}})
+		pt, err := plotter.NewScatter(plotter.XYs{{X: float64(r.cfg.ratioAt), Y: stats.Median(v.xs) / 1000}})
 		if err != nil {
 			return err
 		}
@@ -58,8 +60,8 @@ func (r *results) plotLeader(p *plot.Plot) error {
 	gray.Color, gray.Shape, gray.Radius = color.Gray{Y: 0x60}, shape, radius
 	p.Legend.Add("triangles: both Traefiks on the leader (others: on a follower)", gray)
 	l, err := plotter.NewLabels(plotter.XYLabels{
-		XYs:    []plotter.XY{{X: float64(r.cfg.ratioAt), Y: median(sc) / 1000}},
-		Labels: []string{fmt.Sprintf("leader: %.2f×", median(sc)/median(bl))},
+		XYs:    []plotter.XY{{X: float64(r.cfg.ratioAt), Y: stats.Median(sc) / 1000}},
+		Labels: []string{fmt.Sprintf("leader: %.2f×", stats.Median(sc)/stats.Median(bl))},
 	})
 	if err != nil {
 		return err
@@ -96,7 +98,7 @@ func (r *results) plotServed(path string) error {
 			if len(xs) == 0 {
 				continue
 			}
-			med = append(med, plotter.XY{X: float64(size), Y: median(xs) / 1000})
+			med = append(med, plotter.XY{X: float64(size), Y: stats.Median(xs) / 1000})
 			for _, x := range xs {
 				all = append(all, plotter.XY{X: float64(size), Y: x / 1000})
 			}
@@ -126,8 +128,8 @@ func (r *results) plotServed(path string) error {
 		if len(sc) == 0 || len(bl) == 0 {
 			continue
 		}
-		labels.XYs = append(labels.XYs, plotter.XY{X: float64(size), Y: median(sc) / 1000})
-		labels.Labels = append(labels.Labels, fmt.Sprintf("  %.2f×", median(sc)/median(bl)))
+		labels.XYs = append(labels.XYs, plotter.XY{X: float64(size), Y: stats.Median(sc) / 1000})
+		labels.Labels = append(labels.Labels, fmt.Sprintf("  %.2f×", stats.Median(sc)/stats.Median(bl)))
 	}
 	if len(labels.XYs) > 0 {
 		l, err := plotter.NewLabels(labels)
@@ -215,7 +217,7 @@ func (r *results) plotOverhead(path string) error {
 	for i, sr := range series {
 		var vals plotter.Values
 		for _, size := range r.cfg.overheadAt {
-			vals = append(vals, percentile(r.values(secOverhead, sr.variant, size, sr.metric), sr.pct))
+			vals = append(vals, stats.Percentile(r.values(secOverhead, sr.variant, size, sr.metric), sr.pct))
 		}
 		bars, err := plotter.NewBarChart(vals, w)
 		if err != nil {

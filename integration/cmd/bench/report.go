@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/stats"
 )
 
 func secs(msv float64) string {
@@ -55,7 +57,7 @@ func medianOr(xs []float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	return median(xs)
+	return stats.Median(xs)
 }
 
 // summary holds the numbers the targets are judged on.
@@ -74,7 +76,7 @@ type summary struct {
 func (r *results) summarize() summary {
 	var s summary
 	last := r.cfg.overheadAt[len(r.cfg.overheadAt)-1]
-	s.p99 = percentile(r.values(secOverhead, "sidecar", last, "hook_to_commit"), 99)
+	s.p99 = stats.Percentile(r.values(secOverhead, "sidecar", last, "hook_to_commit"), 99)
 	s.p99OK = s.p99 <= targetP99ms
 	s.cycleMedian = medianOr(r.values(secCycle, "sidecar", r.cfg.burstHooks, "served"))
 	s.servedAfter = r.one(secBurst, "served_after_burst_end")
@@ -109,7 +111,7 @@ func (r *results) report() string {
 	}
 	last := r.cfg.overheadAt[len(r.cfg.overheadAt)-1]
 	w("| overhead p99 ≤ %.0f ms at %s routes | %s (ZooKeeper alone, same transactions: %s) | %s |\n", targetP99ms, count(float64(last)), millis(s.p99),
-		millis(percentile(r.values(secOverhead, "zookeeper", last, "multi"), 99)), verdict(s.p99OK))
+		millis(stats.Percentile(r.values(secOverhead, "zookeeper", last, "multi"), 99)), verdict(s.p99OK))
 	w("| %s-hook burst served within %.0f Traefik reload cycles of its end | %.2f cycles (%s after the last answer; cycle %s) | %s |\n",
 		count(float64(r.cfg.burstHooks)), targetCycles, s.cycles, secs(s.servedAfter), secs(s.cycleMedian), verdict(s.cyclesOK))
 	w("| peak RSS ≤ %.0f MiB with %s routes owned | %.1f MiB | %s |\n\n",
@@ -164,9 +166,9 @@ func (r *results) report() string {
 	for _, size := range r.cfg.overheadAt {
 		v := r.values(secOverhead, "sidecar", size, "hook_to_commit")
 		f := r.values(secOverhead, "zookeeper", size, "multi")
-		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", count(float64(size)), millis(percentile(v, 50)), millis(percentile(v, 90)),
-			millis(percentile(v, 99)), millis(percentile(v, 100)), millis(mean(v)), millis(medianOr(r.values(secOverhead, "sidecar", size, "commit_mean"))),
-			millis(percentile(f, 50)), millis(percentile(f, 90)), millis(percentile(f, 99)), millis(percentile(f, 100)))
+		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", count(float64(size)), millis(stats.Percentile(v, 50)), millis(stats.Percentile(v, 90)),
+			millis(stats.Percentile(v, 99)), millis(stats.Percentile(v, 100)), millis(mean(v)), millis(medianOr(r.values(secOverhead, "sidecar", size, "commit_mean"))),
+			millis(stats.Percentile(f, 50)), millis(stats.Percentile(f, 90)), millis(stats.Percentile(f, 99)), millis(stats.Percentile(f, 100)))
 	}
 
 	w("\nWhere the time went, from the sidecar's `Server-Timing` header (wait: queued behind other transactions; zk-read: reads the plan needs; plan: planning and encoding; zk-commit: the multi; rest: HTTP, JSON, validation, scheduling): medians, and means over the slowest 1%% of hooks.\n\n")
@@ -204,7 +206,7 @@ func (r *results) report() string {
 	sort.Float64s(stop)
 	if len(stop) > 0 {
 		w("| median | min | max | hook answered (median) |\n|---:|---:|---:|---:|\n| %s | %s | %s | %s |\n",
-			secs(median(stop)), secs(stop[0]), secs(stop[len(stop)-1]), millis(medianOr(r.values(secStop, "sidecar", r.cfg.stopAt, "write"))))
+			secs(stats.Median(stop)), secs(stop[0]), secs(stop[len(stop)-1]), millis(medianOr(r.values(secStop, "sidecar", r.cfg.stopAt, "write"))))
 	}
 	for _, n := range r.notes {
 		w("\nNote: %s.\n", n)

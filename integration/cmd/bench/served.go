@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
 )
 
@@ -223,7 +224,7 @@ func (r *servedRun) stops(ctx context.Context, n int, measured []string) error {
 			present := r.scPresent
 			r.scPresent--
 			return present, func(ctx context.Context) (string, time.Duration, error) {
-				_, took, _, err := r.h.post(ctx, "stop", id)
+				_, took, err := r.h.post(ctx, apiv1.EventStop, id)
 				return path + "/", took, err
 			}, nil
 		})
