@@ -2,7 +2,8 @@ SHELL := /bin/bash
 # traefik-zk-sidecar — build, test, demo.
 #
 #   make demo   ZooKeeper ensemble + Traefik + the sidecar + a demo app, until Ctrl-C
-#               (TLS=1: every hop encrypted, client certificates, throw-away CA)
+#               (TLS=1: every hop encrypted, client certificates, throw-away CA;
+#                PROVIDER=http: Traefik polls the sidecar's GET /v1/traefik instead of ZooKeeper)
 #   make test   unit tests, then integration tests against real ZooKeeper and Traefik
 #
 # Both install what they need: ZooKeeper from Debian's package (as root) and
@@ -85,7 +86,8 @@ fuzz:
 
 # Benchmarks against real ZooKeeper and Traefik; writes docs/bench/. The
 # bench is its own Go module (its plotting libraries stay out of the
-# sidecar's go.mod); it uses this checkout's harness through a replace.
+# sidecar's go.mod); it uses this checkout's harness through a replace, so
+# a new dependency of the harness also needs `go mod tidy` in its folder.
 bench: deps build
 	cd integration/cmd/bench && GOWORK=off $(GO) build -o $(CURDIR)/bin/bench .
 	bin/bench -sidecar $(CURDIR)/$(BIN) -out docs/bench
@@ -103,7 +105,7 @@ chaos: deps build
 # program shut down cleanly, and Ctrl-C is how the demo is meant to end.
 demo: deps build
 	$(GO) build -o bin/demo ./integration/cmd/demo
-	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls)
+	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls) $(if $(PROVIDER),-provider=$(PROVIDER))
 
 clean:
 	rm -rf bin integration-test.log fuzz.log

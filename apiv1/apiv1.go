@@ -37,8 +37,12 @@ type HookResponse struct {
 	ExecutionID string                       `json:"execution_id"`
 	Routes      []RouteView                  `json:"routes"`
 	Env         map[string]map[string]string `json:"env"`
-	// Served is set on start with ?wait: whether Traefik shows every router live.
+	// Served is set on start with ?wait: whether Traefik served every
+	// route as written before the wait ended.
 	Served *bool `json:"served,omitempty"`
+	// Unserved is set on stop with ?wait: whether Traefik stopped routing
+	// every stopped route before the wait ended.
+	Unserved *bool `json:"unserved,omitempty"`
 }
 
 // RoutesResponse answers GET /v1/routes.

@@ -801,6 +801,11 @@ func TestAPIRejectsBadInput(t *testing.T) {
 		{name: "wrong token", body: valid, auth: "Bearer wrong-" + apiToken, status: 401, field: "Authorization"},
 		{name: "token without Bearer", body: valid, auth: apiToken, status: 401, field: "Authorization"},
 		{name: "wait without --traefik-api-url", path: "/v1/hooks?wait=20s", body: valid, status: 400, field: "wait"},
+		{name: "unknown field", body: mutate(func(m map[string]any) { m["bogus"] = 1 }), status: 400, field: "bogus"},
+		{name: "misspelt strip_prefix", body: mutate(func(m map[string]any) { apiPort0(m)["strip_prefx"] = true }), status: 400, field: port0 + ".strip_prefx"},
+		{name: "repeated key", body: []byte(`{"event":"stop","event":"start","execution":{"id":"42"}}`), status: 400, field: "event"},
+		{name: "malformed wait on stop", path: "/v1/hooks?wait=abc", body: []byte(`{"event":"stop","execution":{"id":"41"}}`), status: 400, field: "wait"},
+		{name: "malformed wait on prepare", path: "/v1/hooks?wait=abc", body: apiIssueHook("prepare", `"42"`, aPort), status: 400, field: "wait"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tc.path

@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -659,7 +658,7 @@ func (run *chaosRun) probe() (*chaosProbeStats, func()) {
 			inFreeze := frozen.Load()
 			gctx, gcancel := context.WithTimeout(probeCtx, chaosProbeTimeout+chaosStallAllowance)
 			began := time.Now()
-			status, body, err := chaosGet(gctx, tr.WebURL()+p.path+"/")
+			status, body, err := harness.GetWith(gctx, chaosProbeClient, tr.WebURL()+p.path+"/", "")
 			end := time.Now()
 			gcancel()
 			if probeCtx.Err() != nil {
@@ -1454,20 +1453,6 @@ func (m *stallMeter) summary() string {
 // chaosProbeClient opens a connection per probe and has no timeout of its
 // own: the caller's context bounds it.
 var chaosProbeClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
-
-func chaosGet(ctx context.Context, url string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := chaosProbeClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, string(b), err
-}
 
 var hookDurationPattern = regexp.MustCompile(`msg=hook .*duration=(\S+)`)
 

@@ -74,7 +74,7 @@ func pack(l layout, maxBytes int, v writerView, batch []*request, current []curr
 		traefikVisible = traefikVisible || change.traefikVisible
 		txn.meta.Routes += change.routesDelta
 		txn.meta.Tombstones += change.tombstonesDelta
-		res := Result{Changed: len(change.ops) > 0, Routes: change.routes}
+		res := Result{Changed: len(change.ops) > 0, Routes: change.routes, Removed: change.removed}
 		if r.stop {
 			res.Routes = change.removed
 		}

@@ -72,6 +72,9 @@ type Stats struct {
 type Result struct {
 	// Routes are the execution's routes after a start, or the routes a stop removed.
 	Routes []state.Route
+	// Removed are the routes this change tombstoned, as they were before:
+	// a stop's, and on a start the routes it replaced or no longer wants.
+	Removed []state.Route
 	// Changed is false when nothing had to be written.
 	Changed bool
 	// Timing says where the time went, for the API's Server-Timing header.

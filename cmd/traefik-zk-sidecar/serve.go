@@ -38,7 +38,7 @@ const (
 )
 
 func newServeCmd(environ []string) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API Zoe's lifecycle hooks call",
 		Long: `Serve the HTTP API (POST /v1/hooks, GET /v1/routes, GET /v1/executions/{id},
@@ -55,6 +55,8 @@ in step. Needs --traefik-zk-ips, an API token and a key secret.`,
 			return serve(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
 		},
 	}
+	config.RegisterFlags(cmd.Flags())
+	return cmd
 }
 
 // serveRequirements checks what serve needs before it touches the network,
@@ -104,6 +106,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		// by its read timeouts; failures are logged by ErrorLog.
 		ln = tls.NewListener(ln, apiTLS)
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		// Plain HTTP, as scrapers expect: an address the operator chose
+		// to keep apart from the API's.
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.MetricsListen, err)
+		}
+		defer metricsLn.Close()
+	}
 	log.Info("starting traefik-zk-sidecar", "version", versionString(), "listen", ln.Addr().String(), "config", cfg)
 
 	store, err := connect(ctx, cfg, log)
@@ -144,6 +155,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		MaxConcurrentApplies: cfg.MaxConcurrentApplies,
 		Logger:               log,
 		Metrics:              metrics,
+		MetricsElsewhere:     metricsLn != nil,
 		Mirror:               follower,
 		TraefikToken:         traefikToken,
 		PollHold:             time.Duration(cfg.TraefikPollHold),
@@ -162,9 +174,23 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		ConnContext:       api.ConnContext,
 	}
 	httpServer.RegisterOnShutdown(apiServer.StopHolding)
-	served := make(chan error, 1)
+	served := make(chan error, 2) // the API's server and the metrics' one
 	go func() { served <- httpServer.Serve(ln) }()
 	log.Info("serving", "listen", ln.Addr().String(), "https", apiTLS != nil, "client_certificates", cfg.TLSClientCAFile != "")
+	var metricsServer *http.Server
+	if metricsLn != nil {
+		metricsServer = &http.Server{
+			Handler:           apiServer.MetricsHandler(),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      readTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { served <- metricsServer.Serve(metricsLn) }()
+		log.Info("serving /metrics", "listen", metricsLn.Addr().String())
+	}
 
 	select {
 	case err := <-served:
@@ -177,6 +203,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		log.Warn("requests still running at the end of the grace period were cut", "error", err)
 		_ = httpServer.Close()
+	}
+	if metricsServer != nil {
+		_ = metricsServer.Close() // a scrape can be repeated
 	}
 	stopWriter()
 	stopFollower()

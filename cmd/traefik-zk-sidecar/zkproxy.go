@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
 
@@ -51,5 +52,6 @@ then in clear.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "proxy-listen", "127.0.0.1:2181", "address the plain ZooKeeper clients connect to")
+	config.RegisterFlags(cmd.Flags(), zkProxySettings...)
 	return cmd
 }

@@ -127,10 +127,15 @@ func (e *Execution) Validate(at Path, needBackend bool) error {
 }
 
 func (p Port) validate(at Path, needBackend bool) error {
+	// A missing number decodes as 0, which no port has: say what is wanted.
+	if p.PortNumber == 0 {
+		return at.Key("port_number").Errorf("required: 1-65535")
+	}
 	if p.PortNumber < 1 || p.PortNumber > 65535 {
 		return at.Key("port_number").Errorf("must be 1-65535")
 	}
-	switch p.Protocol {
+	// Users type the protocol in any case ("TCP"); nothing else reads it.
+	switch strings.ToLower(p.Protocol) {
 	case "", "tcp":
 	case "udp":
 		if p.Proxy {
@@ -153,6 +158,9 @@ func (p Port) validate(at Path, needBackend bool) error {
 	}
 	if net.ParseIP(p.ExternalIP) == nil && kvschema.ValidateHost(strings.ToLower(p.ExternalIP)) != nil {
 		return at.Key("external_ip").Errorf("must be an IP address or a DNS name")
+	}
+	if p.ExternalPort == 0 {
+		return at.Key("external_port").Errorf("required to start a proxied port: 1-65535")
 	}
 	if p.ExternalPort < 1 || p.ExternalPort > 65535 {
 		return at.Key("external_port").Errorf("must be 1-65535")

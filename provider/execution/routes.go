@@ -117,8 +117,11 @@ func RoutesAt(e *Execution, at Path, s Settings, d *keys.Deriver, withBackends b
 			}
 			field := at.Key("services").Index(i).Key("ports").Index(j)
 			route, err := newRoute(string(e.ID), svc.Name, port, proxied > 1, s, d, withBackends)
-			if errors.Is(err, keys.ErrHyphenInID) {
+			if errors.Is(err, keys.ErrHyphenInID) || errors.Is(err, keys.ErrUpperCaseInID) {
 				return nil, at.Key("id").Errorf("%v", err)
+			}
+			if errors.Is(err, keys.ErrUpperCaseInService) {
+				return nil, at.Key("services").Index(i).Key("name").Errorf("%v", err)
 			}
 			if err != nil {
 				return nil, field.Errorf("%v", err)

@@ -135,6 +135,10 @@ func FuzzHostName(f *testing.F) {
 		require.NoError(t, kvschema.ValidateHost(host))
 		require.Regexp(t, dnsNameRE, host)
 		require.Equal(t, strings.ToLower(host), host)
+		// Accepted ids and services are lower case already, so two that
+		// differ only in case never share a host.
+		require.Equal(t, strings.ToLower(service), service)
+		require.Equal(t, strings.ToLower(executionID), executionID)
 		require.LessOrEqual(t, len(host), 253)
 
 		label, rest, ok := strings.Cut(host, ".")

@@ -88,8 +88,21 @@ var ErrHostName = errors.New("invalid host name")
 // name impossible, so a caller can name the id as the field at fault.
 var ErrHyphenInID = errors.New("must not contain '-' in host routing")
 
+// ErrUpperCaseInID and ErrUpperCaseInService are wrapped too when the
+// execution id or the service name holds an upper-case letter: host names
+// ignore case, so "ABC" would get the host of a running "abc". Refusing
+// them up front, rather than refusing only a clash with a running
+// execution, keeps the answer the same on every replica, at prepare and
+// in the offline key command, whichever execution came first.
+var (
+	ErrUpperCaseInID      = errors.New("must be lower case in host routing (host names ignore case)")
+	ErrUpperCaseInService = errors.New("must be lower case in host routing (host names ignore case)")
+)
+
 // HostName is "<service>-<execution>-<deployment>.<domain>", lowercased, the
-// naming Zoe used on Kubernetes. Every label must be a DNS label.
+// naming Zoe used on Kubernetes. Every label must be a DNS label, and the
+// service and execution id must already be lower case, so that distinct
+// executions and services never share a host.
 func HostName(service, executionID, deployment, domain string) (string, error) {
 	if domain == "" {
 		return "", fmt.Errorf("%w: proxy domain is not set", ErrHostName)
@@ -102,6 +115,12 @@ func HostName(service, executionID, deployment, domain string) (string, error) {
 	// uniquely (the deployment is fixed), so two executions never share a host.
 	if strings.Contains(executionID, "-") {
 		return "", fmt.Errorf("%w: execution id %q %w", ErrHostName, executionID, ErrHyphenInID)
+	}
+	if hasUpper(executionID) {
+		return "", fmt.Errorf("%w: execution id %q %w", ErrHostName, executionID, ErrUpperCaseInID)
+	}
+	if hasUpper(service) {
+		return "", fmt.Errorf("%w: service name %q %w", ErrHostName, service, ErrUpperCaseInService)
 	}
 	label := service + "-" + executionID + "-" + deployment
 	if err := kvschema.ValidateName(label); err != nil {
@@ -118,4 +137,10 @@ func HostName(service, executionID, deployment, domain string) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrHostName, err)
 	}
 	return host, nil
+}
+
+// hasUpper tells whether s holds an ASCII upper-case letter (other
+// non-ASCII letters fail the DNS label check anyway).
+func hasUpper(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r >= 'A' && r <= 'Z' })
 }

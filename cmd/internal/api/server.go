@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,13 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/traefikapi"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
@@ -37,12 +37,19 @@ type Options struct {
 	Token string
 	// PublicURL is where users reach Traefik ("https://zoe.example.com"); optional.
 	PublicURL string
-	// TraefikAPIURL enables ?wait on start ("http://traefik:8080").
+	// TraefikAPIURL enables ?wait ("http://traefik:8080").
 	TraefikAPIURL string
+	// TraefikProvider is the suffix Traefik gives the names the sidecar
+	// writes ("zookeeper", the default): ?wait asks its API for
+	// <name>@<provider>.
+	TraefikProvider string
 	// MaxConcurrentApplies bounds hooks waiting on ZooKeeper at once; more get 503.
 	MaxConcurrentApplies int
 	Logger               *slog.Logger
 	Metrics              *Metrics
+	// MetricsElsewhere leaves /metrics out of Handler: the operator serves
+	// MetricsHandler on an address of its own (--metrics-listen).
+	MetricsElsewhere bool
 	// Mirror, when set, serves GET /v1/traefik.
 	Mirror Mirror
 	// TraefikToken is a read-only bearer token accepted on GET
@@ -67,7 +74,7 @@ type Server struct {
 	applies          chan struct{}
 	log              *slog.Logger
 	metrics          *Metrics
-	client           *http.Client
+	traefik          *traefikapi.Client // nil without a Traefik API URL
 }
 
 // New builds a server; the token must not be empty.
@@ -87,12 +94,17 @@ func New(opts Options) (*Server, error) {
 		applies:   make(chan struct{}, opts.MaxConcurrentApplies),
 		log:       opts.Logger,
 		metrics:   opts.Metrics,
-		client:    &http.Client{Timeout: 5 * time.Second},
 
 		stopHolding: make(chan struct{}),
 	}
 	if opts.TraefikToken != "" {
 		s.traefikTokenHash, s.hasTraefikToken = sha256.Sum256([]byte(opts.TraefikToken)), 1
+	}
+	if opts.TraefikAPIURL != "" {
+		if opts.TraefikProvider == "" {
+			opts.TraefikProvider = "zookeeper"
+		}
+		s.traefik = traefikapi.NewClient(opts.TraefikAPIURL, opts.TraefikProvider)
 	}
 	var err error
 	if s.views, err = NewViews(opts.PublicURL); err != nil {
@@ -118,15 +130,29 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if !s.opts.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
+	return mux
+}
+
+// MetricsHandler serves GET /metrics (Prometheus text format). It needs no
+// token, as scrapers usually carry none: serve it on a separate address
+// (Options.MetricsElsewhere) to keep it off the API's port.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }
 
 // auth checks the bearer token in constant time (over fixed-length hashes,
-// so the token's length does not leak either).
+// so the token's length does not leak either). The scheme's name is
+// case-insensitive and may be followed by several spaces (RFC 9110, 11.1).
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		given = strings.TrimLeft(given, " ")
+		ok := strings.EqualFold(scheme, "Bearer")
 		hash := sha256.Sum256([]byte(given))
 		if !ok || subtle.ConstantTimeCompare(hash[:], s.tokenHash[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
@@ -213,6 +239,12 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 	if req.Execution == nil {
 		return http.StatusBadRequest, nil, &execution.FieldError{Field: "execution", Message: "required"}
 	}
+	// Checked for every event, so that a client learns of a bad wait on
+	// its first hook; a prepare writes nothing and has nothing to wait for.
+	wait, err := s.waitParam(r)
+	if err != nil {
+		return http.StatusBadRequest, nil, err
+	}
 	p := s.opts.Provider
 	switch req.Event {
 	case EventPrepare:
@@ -222,10 +254,6 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		}
 		return http.StatusOK, s.hookResponse(req.Execution.ID, routes, true), nil
 	case EventStart:
-		wait, err := s.waitParam(r)
-		if err != nil {
-			return http.StatusBadRequest, nil, err
-		}
 		release, err := s.acquire()
 		if err != nil {
 			return http.StatusServiceUnavailable, nil, err
@@ -238,7 +266,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		resp := s.hookResponse(req.Execution.ID, res.Routes, true)
 		resp.timing = &res.Timing
 		if wait > 0 {
-			served := s.waitServed(r.Context(), res.Routes, wait)
+			served := s.waitTraefik(r.Context(), wait, req.Execution.ID, res.Routes, res.Removed)
 			resp.Served = &served
 		}
 		return http.StatusOK, resp, nil
@@ -254,6 +282,10 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		}
 		resp := s.hookResponse(req.Execution.ID, res.Routes, false)
 		resp.timing = &res.Timing
+		if wait > 0 {
+			unserved := s.waitTraefik(r.Context(), wait, req.Execution.ID, nil, res.Routes)
+			resp.Unserved = &unserved
+		}
 		return http.StatusOK, resp, nil
 	case "":
 		return http.StatusBadRequest, nil, &execution.FieldError{Field: "event", Message: "required: prepare, start or stop"}
@@ -271,58 +303,39 @@ func (s *Server) hookResponse(id execution.ID, routes []state.Route, withEnv boo
 }
 
 func (s *Server) waitParam(r *http.Request) (time.Duration, error) {
-	raw := r.URL.Query().Get("wait")
-	if raw == "" {
+	raw, given := r.URL.Query()["wait"]
+	if !given {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(raw)
-	if err != nil || d <= 0 || d > maxWait {
-		return 0, &execution.FieldError{Field: "wait", Message: fmt.Sprintf("want a duration between 0 and %s, like 10s", maxWait)}
+	d, err := time.ParseDuration(raw[0])
+	if len(raw) != 1 || err != nil || d <= 0 || d > maxWait {
+		return 0, &execution.FieldError{Field: "wait", Message: fmt.Sprintf("want one duration greater than 0 and at most %s, like 10s", maxWait)}
 	}
-	if s.opts.TraefikAPIURL == "" {
+	if s.traefik == nil {
 		return 0, &execution.FieldError{Field: "wait", Message: "needs --traefik-api-url"}
 	}
 	return d, nil
 }
 
-// waitServed polls Traefik's API until every router is live or wait passes.
-func (s *Server) waitServed(ctx context.Context, routes []state.Route, wait time.Duration) bool {
+// waitTraefik polls Traefik's API for at most wait until it serves every
+// route of served exactly as written and routes none of unserved; false
+// when wait passes first (the reason is logged).
+func (s *Server) waitTraefik(ctx context.Context, wait time.Duration, id execution.ID, served, unserved []state.Route) bool {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	pending := map[string]bool{}
-	for _, r := range routes {
-		pending[r.Traefik.Name] = true
+	err := s.traefik.Wait(ctx, traefikRoutes(served), traefikRoutes(unserved))
+	if err != nil {
+		s.log.Info("wait: Traefik did not show the change in time", "execution", string(id), "wait", wait, "error", err)
 	}
-	for {
-		for name := range pending {
-			if s.routerLive(ctx, name) {
-				delete(pending, name)
-			}
-		}
-		if len(pending) == 0 {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return err == nil
 }
 
-func (s *Server) routerLive(ctx context.Context, name string) bool {
-	u := strings.TrimRight(s.opts.TraefikAPIURL, "/") + "/api/http/routers/" + url.PathEscape(name+"@zookeeper")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return false
+func traefikRoutes(rs []state.Route) []kvschema.Route {
+	out := make([]kvschema.Route, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Traefik)
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return out
 }
 
 func (s *Server) handleRoutes(w http.ResponseWriter, _ *http.Request) {
@@ -410,23 +423,8 @@ func decodeBody(r *http.Request, v any) (int, error) {
 	if err != nil {
 		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "reading: " + err.Error()}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			field := fieldPath(body, typeErr.Offset)
-			if field == "" {
-				field = typeErr.Field
-			}
-			if field == "" {
-				field = "body" // the top-level value itself, e.g. an array
-			}
-			return http.StatusBadRequest, &execution.FieldError{Field: field, Message: fmt.Sprintf("wrong type: got JSON %s", typeErr.Value)}
-		}
-		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "malformed JSON: " + err.Error()}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "trailing data after the JSON value"}
+	if err := DecodeStrict(body, v); err != nil {
+		return http.StatusBadRequest, err
 	}
 	return 0, nil
 }

@@ -39,6 +39,7 @@ type Config struct {
 	TraefikRootKey       string
 	StateRoot            string
 	Listen               string
+	MetricsListen        string
 	Token                string
 	TokenFile            string
 	KeySecret            string
@@ -97,9 +98,22 @@ func Default() Config {
 	return cfg
 }
 
-// RegisterFlags adds one flag per setting to fs.
-func RegisterFlags(fs *pflag.FlagSet) {
-	for _, s := range table {
+// RegisterFlags adds a flag for each named setting to fs, or for every
+// setting when none is named: each command shows the flags it uses. A name
+// not in the table panics (a programming error the tests catch).
+func RegisterFlags(fs *pflag.FlagSet, only ...string) {
+	selected := table
+	if len(only) > 0 {
+		selected = nil
+		for _, name := range only {
+			s, ok := Lookup(name)
+			if !ok {
+				panic("config: no setting " + name)
+			}
+			selected = append(selected, s)
+		}
+	}
+	for _, s := range selected {
 		switch s.Kind {
 		case KindBool:
 			fs.Bool(s.Flag, s.Default == "true", s.Description)
@@ -398,10 +412,12 @@ func (c Config) Validate() error {
 			add(c.invalid("state-root", c.StateRoot, "must be outside the Traefik root key %s (Traefik re-reads everything under it); the default is /traefik-zk-sidecar", root))
 		}
 	}
-	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
-		add(c.invalid("listen", c.Listen, "want host:port, e.g. 0.0.0.0:8480 or 127.0.0.1:8480"))
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		add(c.invalid("listen", c.Listen, "port %q is not a number from 0 to 65535", port))
+	add(c.validAddress("listen", c.Listen))
+	if c.MetricsListen != "" {
+		add(c.validAddress("metrics-listen", c.MetricsListen))
+		if c.MetricsListen == c.Listen {
+			add(c.invalid("metrics-listen", c.MetricsListen, "is --listen's address; leave it empty to serve /metrics there"))
+		}
 	}
 	add(c.bothGiven("token", c.Token, "token-file", c.TokenFile))
 	add(c.bothGiven("traefik-token", c.TraefikToken, "traefik-token-file", c.TraefikTokenFile))
@@ -480,6 +496,16 @@ func (c Config) Validate() error {
 		add(c.invalid("log-format", c.LogFormat, "want text or json"))
 	}
 	return errors.Join(errs...)
+}
+
+// validAddress checks a host:port to listen on.
+func (c Config) validAddress(flag, addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return c.invalid(flag, addr, "want host:port, e.g. 0.0.0.0:8480 or 127.0.0.1:8480")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return c.invalid(flag, addr, "port %q is not a number from 0 to 65535", port)
+	}
+	return nil
 }
 
 // settingError names the flag behind an error of the routing settings' check.
