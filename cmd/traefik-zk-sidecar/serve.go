@@ -152,6 +152,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Token:                token,
 		PublicURL:            cfg.PublicURL,
 		TraefikAPIURL:        cfg.TraefikAPIURL,
+		TraefikProvider:      cfg.TraefikProvider,
 		MaxConcurrentApplies: cfg.MaxConcurrentApplies,
 		Logger:               log,
 		Metrics:              metrics,
