@@ -56,14 +56,13 @@ zookeeper:
 	fi
 
 # Traefik cannot be `go install`ed (its go.mod has replace directives); the
-# module in integration/tools/traefik pins it and repeats them.
+# module in integration/tools/traefik pins it and repeats them. Its build.sh
+# prints progress every 30 s: a first build takes about 9 minutes.
 traefik: $(TRAEFIK_BIN)
 
 $(TRAEFIK_BIN):
-	@echo "traefik: building $(TRAEFIK_VERSION) once into $@ (takes minutes)"
 	@mkdir -p $(dir $@)
-	cd integration/tools/traefik && $(GO) build -o $@.tmp github.com/traefik/traefik/v3/cmd/traefik
-	mv $@.tmp $@
+	@GO=$(GO) integration/tools/traefik/build.sh $@
 
 # docker-compose.yml and the Dockerfile, checked with the libraries Docker
 # Compose and BuildKit use (no Docker engine needed).
