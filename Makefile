@@ -15,7 +15,7 @@ BIN             := bin/traefik-zk-sidecar
 GO              ?= go
 export TRAEFIK_BIN
 
-.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check
+.PHONY: all build test unit integration demo stack deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check
 
 all: build
 
@@ -104,6 +104,12 @@ chaos: deps build
 demo: deps build
 	$(GO) build -o bin/demo ./integration/cmd/demo
 	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls)
+
+# A local ensemble and Traefik for trying the sidecar by hand; prints the
+# serve command line to paste. Built, not "go run", for a clean Ctrl-C.
+stack: deps build
+	$(GO) build -o bin/stack ./integration/cmd/stack
+	bin/stack
 
 clean:
 	rm -rf bin integration-test.log fuzz.log
