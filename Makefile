@@ -2,7 +2,8 @@ SHELL := /bin/bash
 # traefik-zk-sidecar — build, test, demo.
 #
 #   make demo   ZooKeeper ensemble + Traefik + the sidecar + a demo app, until Ctrl-C
-#               (TLS=1: every hop encrypted, client certificates, throw-away CA)
+#               (TLS=1: every hop encrypted, client certificates, throw-away CA;
+#                PROVIDER=http: Traefik polls the sidecar's GET /v1/traefik instead of ZooKeeper)
 #   make test   unit tests, then integration tests against real ZooKeeper and Traefik
 #
 # Both install what they need: ZooKeeper from Debian's package (as root) and
@@ -30,7 +31,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/...
+	$(GO) test -count=1 ./internal/... ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/...
 	cd examples/zoe && python3 -B -m unittest
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
@@ -103,7 +104,7 @@ chaos: deps build
 # program shut down cleanly, and Ctrl-C is how the demo is meant to end.
 demo: deps build
 	$(GO) build -o bin/demo ./integration/cmd/demo
-	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls)
+	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls) $(if $(PROVIDER),-provider=$(PROVIDER))
 
 # A local ensemble and Traefik for trying the sidecar by hand; prints the
 # serve command line to paste. Built, not "go run", for a clean Ctrl-C.

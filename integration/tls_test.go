@@ -365,6 +365,35 @@ func TestTLSEveryHop(t *testing.T) {
 		assert.Equal(t, before, zkTree(t, reader, "/"+tlsRoot, tlsStateRoot), "refused, nothing written")
 	})
 
+	apiStep(t, "the Zoe client (examples/zoe) talks to the sidecar with a CA and a client certificate", func(t *testing.T) {
+		python, err := exec.LookPath("python3")
+		if err != nil {
+			t.Skip("python3 not installed")
+		}
+		tokenFile := filepath.Join(t.TempDir(), "token")
+		require.NoError(t, os.WriteFile(tokenFile, []byte(tlsToken+"\n"), 0o600))
+		const script = `
+import sys, zoe_sidecar as zs
+url, token, ca, cert, key = sys.argv[1:6]
+c = zs.Client.from_config(url, token, ca_file=ca, cert_file=cert, key_file=key)
+assert c.ready(), "not ready"
+print("routes", len(c.routes()))
+try:
+    zs.Client.from_config(url, token, ca_file=ca, retry=zs.NO_RETRY).routes()
+except zs.SidecarError as e:
+    print("without a client certificate:", type(e).__name__, e)
+else:
+    sys.exit("answered without a client certificate")
+`
+		_, self, _, _ := runtime.Caller(0)
+		cmd := exec.Command(python, "-B", "-c", script, sc.URL(), tokenFile, pki.caFile, pki.master.Cert, pki.master.Key)
+		cmd.Dir = filepath.Join(filepath.Dir(self), "..", "examples", "zoe")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		assert.Regexp(t, `routes [1-9]`, string(out))
+		assert.Contains(t, string(out), "without a client certificate: TransportError")
+	})
+
 	apiStep(t, "routes and sync reach ZooKeeper over TLS too", func(t *testing.T) {
 		zkFlags := []string{"--traefik-zk-ips=" + strings.Join(secure, ","), "--traefik-root-key=" + tlsRoot, "--state-root=" + tlsStateRoot,
 			"--zk-tls-ca-file=" + pki.caFile, "--zk-tls-cert-file=" + pki.sidecarZK.Cert, "--zk-tls-key-file=" + pki.sidecarZK.Key}

@@ -54,6 +54,7 @@ type Config struct {
 	ZoeUIURL             string
 	ZoeUIPath            string
 	TraefikAPIURL        string
+	TraefikProvider      string
 	TraefikToken         string
 	TraefikTokenFile     string
 	TraefikPollHold      types.Duration
@@ -447,6 +448,11 @@ func (c Config) Validate() error {
 	}
 	if c.TraefikAPIURL != "" && !isHTTPURL(c.TraefikAPIURL) {
 		add(c.invalid("traefik-api-url", c.TraefikAPIURL, "want http(s)://host:port of Traefik's API"))
+	}
+	switch c.TraefikProvider {
+	case "zookeeper", "http":
+	default:
+		add(c.invalid("traefik-provider", c.TraefikProvider, "want zookeeper or http"))
 	}
 	switch {
 	case c.ZKUser == "" && c.ZKPassword != "":

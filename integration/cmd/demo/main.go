@@ -30,14 +30,23 @@ func main() {
 	sidecarBin := flag.String("sidecar", "", "sidecar binary (default: build it)")
 	payloadPath := flag.String("payload", "", "start hook to post (default: examples/hooks/notebook-start.json)")
 	withTLS := flag.Bool("tls", false, "encrypt every hop: HTTPS with client certificates to the sidecar, TLS from the sidecar and from Traefik (through zk-tls-proxy) to ZooKeeper")
+	provider := flag.String("provider", "zookeeper", "Traefik's provider: zookeeper (Traefik reads ZooKeeper) or http (Traefik polls the sidecar's GET /v1/traefik)")
 	flag.Parse()
-	if err := run(*sidecarBin, *payloadPath, *withTLS); err != nil {
+	if *provider != "zookeeper" && *provider != "http" {
+		fmt.Fprintln(os.Stderr, "demo: -provider: want zookeeper or http")
+		os.Exit(2)
+	}
+	if *withTLS && *provider == "http" {
+		fmt.Fprintln(os.Stderr, "demo: -tls runs Traefik on the ZooKeeper provider only")
+		os.Exit(2)
+	}
+	if err := run(*sidecarBin, *payloadPath, *withTLS, *provider == "http"); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sidecarBin, payloadPath string, withTLS bool) error {
+func run(sidecarBin, payloadPath string, withTLS, httpProvider bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	step := func(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
@@ -70,8 +79,12 @@ func run(sidecarBin, payloadPath string, withTLS bool) error {
 		step("ZooKeeper ensemble up: %s", ens.ConnectString())
 	}
 
-	token, secret := randomHex(16), randomHex(32)
+	token, secret, readToken := randomHex(16), randomHex(32), randomHex(16)
 	scOpts := harness.SidecarOptions{Binary: sidecarBin, Servers: zkServers, Token: token, KeySecret: secret}
+	if httpProvider {
+		// Traefik gets a token that can only read GET /v1/traefik.
+		scOpts.Env = append(scOpts.Env, "TRAEFIK_ZK_SIDECAR_TRAEFIK_TOKEN="+readToken)
+	}
 	if withTLS {
 		scOpts.Args, scOpts.HTTPS = pki.sidecarArgs(), pki.client
 		client = pki.httpClient()
@@ -94,12 +107,23 @@ func run(sidecarBin, payloadPath string, withTLS bool) error {
 		traefikEndpoints = []string{proxy.Addr()}
 		step("zk-tls-proxy for Traefik on %s -> ZooKeeper over TLS", proxy.Addr())
 	}
-	traefik, err := harness.StartTraefik(ctx, harness.TraefikOptions{Endpoints: traefikEndpoints, Throttle: 500 * time.Millisecond})
+	trOpts := harness.TraefikOptions{Endpoints: traefikEndpoints, Throttle: 500 * time.Millisecond}
+	providerNote := "ZooKeeper provider"
+	if httpProvider {
+		trOpts.HTTP = &harness.HTTPProviderOptions{
+			Endpoint:     sidecar.URL() + "/v1/traefik",
+			PollInterval: 100 * time.Millisecond,
+			PollTimeout:  5 * time.Second,
+			Headers:      map[string]string{"Authorization": "Bearer " + readToken},
+		}
+		providerNote = "HTTP provider polling " + trOpts.HTTP.Endpoint
+	}
+	traefik, err := harness.StartTraefik(ctx, trOpts)
 	if err != nil {
 		return err
 	}
 	defer traefik.Close()
-	step("Traefik %s: web entrypoint %s, API %s", harness.TraefikVersion, traefik.WebURL(), traefik.APIURL())
+	step("Traefik %s (%s): web entrypoint %s, API %s", harness.TraefikVersion, providerNote, traefik.WebURL(), traefik.APIURL())
 
 	app, err := harness.StartBackend("demo-notebook")
 	if err != nil {
@@ -132,6 +156,9 @@ func run(sidecarBin, payloadPath string, withTLS bool) error {
 	}
 	step("served through Traefik: GET %s -> %d %q", url, status, strings.TrimSpace(body))
 	fmt.Printf("\n    Public URL:  %s\n    Try:         curl -s %s\n\n", url, url)
+	if httpProvider {
+		fmt.Printf("    What Traefik reads: curl -s -H \"Authorization: Bearer %s\" %s/v1/traefik\n\n", readToken, sidecar.URL())
+	}
 	if withTLS {
 		fmt.Printf("    Hook API:    curl -s %s -H \"Authorization: Bearer %s\" %s/v1/routes\n\n", pki.curlFlags(), token, sidecar.URL())
 	}
