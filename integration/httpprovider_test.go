@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -135,11 +136,13 @@ func TestHTTPProvider(t *testing.T) {
 	requireOwnStack(t)
 	const stateRoot = "/http-provider"
 	tokenFile := traefikTokenFile(t)
-	a := startAPISidecar(t, env.servers, stateRoot, "--traefik-token-file="+tokenFile)
 	b := startAPISidecar(t, env.servers, stateRoot, "--traefik-token-file="+tokenFile)
 	backend := startBackend(t, "H")
 	_, port := backend.Addr()
 	tr := startHTTPTraefik(t, b, 100*time.Millisecond)
+	// A's ?wait asks the Traefik reading B for <router>@http.
+	a := startAPISidecar(t, env.servers, stateRoot, "--traefik-token-file="+tokenFile,
+		"--traefik-api-url="+tr.APIURL(), "--traefik-provider=http")
 	conn := connect(t)
 
 	var first apiRoute
@@ -193,6 +196,32 @@ func TestHTTPProvider(t *testing.T) {
 		waitStatus(t, tr.WebURL()+gone.Path+"/", "", http.StatusNotFound, 20*time.Second)
 		t.Logf("stop hook answered by A -> 404 through the Traefik reading B: %s", time.Since(start).Round(time.Millisecond))
 		assert.NotContains(t, traefikConfig(t, b).HTTP.Routers, gone.Router, "stopped routes are absent from the mirror")
+	})
+
+	apiStep(t, "?wait with the HTTP provider: served, then unserved", func(t *testing.T) {
+		r := a.post("/v1/hooks?wait=20s", apiIssueHook("start", `"705"`, port))
+		require.Equal(t, http.StatusOK, r.status, r)
+		started := apiDecode[apiHookReply](t, r)
+		require.NotNil(t, started.Served, r)
+		assert.True(t, *started.Served, r)
+		require.Len(t, started.Routes, 1)
+		route := started.Routes[0]
+		t.Logf("start?wait answered served=true after %s", r.took.Round(time.Millisecond))
+		status, body, err := harness.Get(context.Background(), tr.WebURL()+route.Path+"/", "")
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, status, "served means served: %s", body)
+
+		r = a.post("/v1/hooks?wait=20s", []byte(`{"event":"stop","execution":{"id":"705"}}`))
+		require.Equal(t, http.StatusOK, r.status, r)
+		var stopped struct {
+			Unserved *bool `json:"unserved"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &stopped), r)
+		require.NotNil(t, stopped.Unserved, r)
+		assert.True(t, *stopped.Unserved, r)
+		status, _, err = harness.Get(context.Background(), tr.WebURL()+route.Path+"/", "")
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusNotFound, status, "unserved means 404")
 	})
 
 	apiStep(t, "B killed: Traefik keeps serving; B restarted and polled again", func(t *testing.T) {

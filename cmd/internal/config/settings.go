@@ -83,6 +83,8 @@ var table = []Setting{
 		Description: "public path of Zoe's own UI and API (Zoe's reverse-proxy-path); used with --zoe-ui-url"},
 	{Flag: "traefik-api-url", Field: "TraefikAPIURL", Kind: KindString,
 		Description: "Traefik's API (http://traefik:8080); enables ?wait on start and stop hooks"},
+	{Flag: "traefik-provider", Field: "TraefikProvider", Kind: KindString, Default: "zookeeper",
+		Description: "the provider Traefik reads the routes with: zookeeper, or http (polling GET /v1/traefik); ?wait looks for <router>@<provider> in Traefik's API"},
 	{Flag: "traefik-token", Field: "TraefikToken", Kind: KindString, Secret: true,
 		Description: "read-only bearer token accepted only by GET /v1/traefik, for Traefik's HTTP provider (prefer --traefik-token-file)"},
 	{Flag: "traefik-token-file", Field: "TraefikTokenFile", Kind: KindString,
