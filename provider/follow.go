@@ -179,6 +179,13 @@ func (f *Follower) fullLoad() error {
 	if err != nil {
 		return err
 	}
+	cert, err := p.readDefaultCertificate()
+	if errors.Is(err, zkstore.ErrNoNode) {
+		cert, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
 	_, last, _, err := p.readRevision()
 	if err != nil {
 		return err
@@ -187,7 +194,7 @@ func (f *Follower) fullLoad() error {
 	for _, rec := range records {
 		executions = append(executions, rec)
 	}
-	st := mirror.Load(int64(first), permanent, executions)
+	st := mirror.Load(int64(first), permanent, cert, executions)
 	if last > first {
 		changes, err := f.readChanges(int64(first)+1, int64(last))
 		if err != nil {
@@ -206,7 +213,11 @@ func (f *Follower) fullLoad() error {
 }
 
 func (f *Follower) publish() {
-	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes)))
+	var cert *state.Certificate
+	if f.p.cfg.DefaultCertificate {
+		cert = f.state.DefaultCertificate
+	}
+	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes), cert))
 	if f.OnPublish != nil {
 		f.OnPublish(f.state.Revision)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/defaultcert"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
@@ -58,6 +59,11 @@ type Config struct {
 	// StaticRoutes are kept in place by Init and never removed, such as
 	// the route to Zoe's own web UI (see execution.StaticRoute).
 	StaticRoutes []kvschema.Route
+	// DefaultCertificate makes Init generate the deployment's certificate
+	// for Traefik's default TLS store once (the first replica to start
+	// with it stores it in ZooKeeper) and the mirror serve it in GET
+	// /v1/traefik, so that Traefik stops generating one per reload.
+	DefaultCertificate bool
 	// MaxTxnBytes caps one transaction's size; larger plans are split.
 	MaxTxnBytes int
 	GCInterval  time.Duration
@@ -187,7 +193,7 @@ func (p *Provider) Init() error {
 		return err
 	}
 	for attempt := 0; attempt < maxConflictRetries; attempt++ {
-		ops, served, err := p.permanentOps()
+		ops, served, cert, err := p.permanentOps()
 		if err != nil || len(ops) == 0 {
 			return err
 		}
@@ -195,7 +201,7 @@ func (p *Provider) Init() error {
 		if err != nil {
 			return err
 		}
-		revOps, err := revisionOps(p.l, version, meta, state.Change{Upsert: served})
+		revOps, err := revisionOps(p.l, version, meta, state.Change{Upsert: served, DefaultCertificate: cert})
 		if err != nil {
 			return err
 		}
@@ -215,9 +221,46 @@ func (p *Provider) Init() error {
 // permanentOps creates whatever is missing of the shared directories, the
 // sentinel route and the static routes, and corrects changed values of the
 // static routes (value changes only: nothing is deleted), and records them
-// in the permanent record; nothing when all is in place. served are the
-// permanent routes, for the change record.
-func (p *Provider) permanentOps() (ops []zkstore.Op, served []kvschema.Route, err error) {
+// in the permanent record, and creates the default certificate when one is
+// wanted and none exists; nothing when all is in place. served are the
+// permanent routes and cert the certificate created, for the change record.
+func (p *Provider) permanentOps() (ops []zkstore.Op, served []kvschema.Route, cert *state.Certificate, err error) {
+	ops, served, err = p.permanentRouteOps()
+	if err != nil || !p.cfg.DefaultCertificate {
+		return ops, served, nil, err
+	}
+	if _, err := p.readDefaultCertificate(); !errors.Is(err, zkstore.ErrNoNode) {
+		return ops, served, nil, err
+	}
+	generated, err := defaultcert.Generate(time.Now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	data, err := json.Marshal(generated)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Created, never set: a replica that raced to create its own
+	// conflicts, re-reads and uses the one that won.
+	return append(ops, zkstore.Create(p.l.defaultCertificatePath(), data)), served, &generated, nil
+}
+
+// readDefaultCertificate reads the deployment's default certificate;
+// zkstore.ErrNoNode when there is none.
+func (p *Provider) readDefaultCertificate() (*state.Certificate, error) {
+	data, _, err := p.store.Get(p.l.defaultCertificatePath())
+	if err != nil {
+		return nil, err
+	}
+	var cert state.Certificate
+	if err := json.Unmarshal(data, &cert); err != nil {
+		return nil, fmt.Errorf("default certificate record: %w", err)
+	}
+	return &cert, nil
+}
+
+// permanentRouteOps are permanentOps' routes and record.
+func (p *Provider) permanentRouteOps() (ops []zkstore.Op, served []kvschema.Route, err error) {
 	kvs, err := kvschema.SharedDirectories(p.l.rootKey)
 	if err != nil {
 		return nil, nil, err

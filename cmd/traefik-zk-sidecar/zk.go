@@ -75,6 +75,8 @@ func providerConfig(cfg config.Config, deriver *keys.Deriver, log *slog.Logger) 
 		GCInterval:    time.Duration(cfg.GCInterval),
 		GCQuietWindow: time.Duration(cfg.GCQuietWindow),
 		Logger:        log,
+
+		DefaultCertificate: cfg.TraefikDefaultCertificate,
 	}, nil
 }
 
