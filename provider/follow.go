@@ -27,7 +27,7 @@ type Follower struct {
 	reader  *Reader
 	log     *slog.Logger
 	current mirror.Current
-	// state belongs to Run's goroutine.
+	// state belongs to the follower's goroutine (see Start).
 	state  mirror.State
 	loaded bool
 
