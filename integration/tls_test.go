@@ -211,6 +211,7 @@ func TestTLSEveryHop(t *testing.T) {
 		Binary: apiSidecarBinary(t), Servers: secure, RootKey: tlsRoot, StateRoot: tlsStateRoot,
 		Token: tlsToken, KeySecret: tlsKeySecret,
 		Args: []string{"--tls-cert-file=" + apiCert, "--tls-key-file=" + apiKey, "--tls-client-ca-file=" + pki.caFile,
+			"--traefik-token-file=" + traefikTokenFile(t),
 			"--zk-tls-ca-file=" + pki.caFile, "--zk-tls-cert-file=" + pki.sidecarZK.Cert, "--zk-tls-key-file=" + pki.sidecarZK.Key},
 		HTTPS: pki.clientTLS(t, pki.master),
 	})
@@ -253,6 +254,27 @@ func TestTLSEveryHop(t *testing.T) {
 		zkLog := ens.Logs(0)
 		assert.Contains(t, zkLog, "Authenticated Id 'CN=sidecar' for Scheme 'x509'", "the sidecar's session is TLS with its client certificate")
 		assert.Contains(t, zkLog, "Authenticated Id 'CN=traefik' for Scheme 'x509'", "Traefik's session (through the proxy) is TLS with its client certificate")
+	})
+
+	apiStep(t, "Traefik's HTTP provider reads /v1/traefik over mutual TLS", func(t *testing.T) {
+		tr, err := harness.StartTraefik(ctx, harness.TraefikOptions{HTTP: &harness.HTTPProviderOptions{
+			Endpoint: sc.URL() + "/v1/traefik", PollTimeout: 5 * time.Second,
+			Headers: map[string]string{"Authorization": "Bearer " + httpReadToken},
+			CAFile:  pki.caFile, CertFile: pki.traefikZK.Cert, KeyFile: pki.traefikZK.Key,
+		}})
+		require.NoError(t, err)
+		defer tr.Close()
+		status, body, err := master.post(apiIssueHook("start", `"10"`, aPort))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, body)
+		var got apiHookReply
+		require.NoError(t, json.Unmarshal([]byte(body), &got), body)
+		require.Len(t, got.Routes, 1)
+		waitBody(t, tr.WebURL()+got.Routes[0].Path+"/", "", "A "+got.Routes[0].Path+"/", 30*time.Second)
+		status, body, err = master.post(apiIssueHook("stop", `"10"`, aPort))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, body)
+		waitStatus(t, tr.WebURL()+got.Routes[0].Path+"/", "", http.StatusNotFound, 30*time.Second)
 	})
 
 	apiStep(t, "/healthz answers on the same HTTPS port", func(t *testing.T) {
