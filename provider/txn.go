@@ -29,6 +29,9 @@ func (l layout) tombstonePath(name string) string {
 }
 func (l layout) changesPath() string   { return l.stateRoot + "/changes" }
 func (l layout) permanentPath() string { return l.stateRoot + "/permanent" }
+func (l layout) defaultCertificatePath() string {
+	return l.stateRoot + "/default-certificate"
+}
 func (l layout) changePath(revision int64) string {
 	return path.Join(l.changesPath(), changeName(revision))
 }
