@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/internal/retry"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/defaultcert"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
@@ -30,7 +32,7 @@ func (w *Writer) Init() error {
 		return err
 	}
 	err := retry.Do(context.Background(), retry.Policy{Attempts: maxConflictRetries}, isConflict, func() error {
-		ops, served, err := w.permanentOps()
+		ops, served, cert, err := w.permanentOps()
 		if err != nil || len(ops) == 0 {
 			return err
 		}
@@ -38,7 +40,7 @@ func (w *Writer) Init() error {
 		if err != nil {
 			return err
 		}
-		revOps, err := revisionOps(w.layout, version, meta, state.Change{Upsert: served})
+		revOps, err := revisionOps(w.layout, version, meta, state.Change{Upsert: served, DefaultCertificate: cert})
 		if err != nil {
 			return err
 		}
@@ -57,9 +59,32 @@ func (w *Writer) Init() error {
 // permanentOps creates whatever is missing of the shared directories, the
 // sentinel route and the static routes, and corrects changed values of the
 // static routes (value changes only: nothing is deleted), and records them
-// in the permanent record; nothing when all is in place. served are the
-// permanent routes, for the change record.
-func (w *Writer) permanentOps() (ops []zkstore.Op, served []kvschema.Route, err error) {
+// in the permanent record, and creates the default certificate when one is
+// wanted and none exists; nothing when all is in place. served are the
+// permanent routes and cert the certificate created, for the change record.
+func (w *Writer) permanentOps() (ops []zkstore.Op, served []kvschema.Route, cert *state.Certificate, err error) {
+	ops, served, err = w.permanentRouteOps()
+	if err != nil || !w.cfg.DefaultCertificate {
+		return ops, served, nil, err
+	}
+	if _, err := w.readDefaultCertificate(); !errors.Is(err, zkstore.ErrNoNode) {
+		return ops, served, nil, err
+	}
+	generated, err := defaultcert.Generate(time.Now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	data, err := json.Marshal(generated)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Created, never set: a replica that raced to create its own
+	// conflicts, re-reads and uses the one that won.
+	return append(ops, zkstore.Create(w.layout.defaultCertificatePath(), data)), served, &generated, nil
+}
+
+// permanentRouteOps are permanentOps' routes and their record.
+func (w *Writer) permanentRouteOps() (ops []zkstore.Op, served []kvschema.Route, err error) {
 	kvs, err := kvschema.SharedDirectories(w.layout.rootKey)
 	if err != nil {
 		return nil, nil, err

@@ -27,7 +27,7 @@ type Follower struct {
 	reader  *Reader
 	log     *slog.Logger
 	current mirror.Current
-	// state belongs to Run's goroutine.
+	// state belongs to the follower's goroutine (see Start).
 	state  mirror.State
 	loaded bool
 
@@ -40,6 +40,10 @@ type Follower struct {
 	fullLoads, records atomic.Int64
 	// OnPublish, if set, is told about every published revision.
 	OnPublish func(revision int64)
+	// DefaultCertificate puts the deployment's default certificate (see
+	// Config.DefaultCertificate), once there is one, into Traefik's
+	// default TLS store of the body. Set it before Start.
+	DefaultCertificate bool
 }
 
 // FollowerStats are counters for tests and metrics.
@@ -185,6 +189,13 @@ func (f *Follower) fullLoad() error {
 	if err != nil {
 		return err
 	}
+	cert, err := r.readDefaultCertificate()
+	if errors.Is(err, zkstore.ErrNoNode) {
+		cert, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
 	_, last, _, err := r.readRevision()
 	if err != nil {
 		return err
@@ -193,7 +204,7 @@ func (f *Follower) fullLoad() error {
 	for _, rec := range records {
 		executions = append(executions, rec)
 	}
-	st := mirror.Load(int64(first), permanent, executions)
+	st := mirror.Load(int64(first), permanent, cert, executions)
 	if last > first {
 		changes, err := f.readChanges(int64(first)+1, int64(last))
 		if err != nil {
@@ -212,7 +223,11 @@ func (f *Follower) fullLoad() error {
 }
 
 func (f *Follower) publish() {
-	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes)))
+	var cert *state.Certificate
+	if f.DefaultCertificate {
+		cert = f.state.DefaultCertificate
+	}
+	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes), cert))
 	if f.OnPublish != nil {
 		f.OnPublish(f.state.Revision)
 	}

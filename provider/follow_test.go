@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"strconv"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/defaultcert"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/mirror"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
 
@@ -134,4 +137,54 @@ func TestTrimChanges(t *testing.T) {
 	assert.True(t, store.has(p.layout.changePath(current)))
 	assert.True(t, store.has(p.layout.changePath(current-changesKept+1)))
 	assert.False(t, store.has(p.layout.changePath(current-changesKept)))
+}
+
+// The first replica started with a default certificate generates it into
+// ZooKeeper; the others use that one, and the mirror serves it in
+// Traefik's default TLS store.
+func TestDefaultCertificate(t *testing.T) {
+	store := newMemStore()
+	withCert := func(c *Config) { c.DefaultCertificate = true }
+	a := newTestProvider(t, store, withCert)
+	cert, err := a.readDefaultCertificate()
+	require.NoError(t, err)
+	pair, err := tls.X509KeyPair([]byte(cert.Cert), []byte(cert.Key))
+	require.NoError(t, err)
+	assert.Equal(t, defaultcert.CommonName, pair.Leaf.Subject.CommonName)
+	first := store.committed(0)[0]
+	assert.Contains(t, opStrings(first), opString(zkstore.Create(a.layout.defaultCertificatePath(), []byte(mustJSON(t, cert)))),
+		"created in Init's transaction")
+
+	commits := store.commitCount()
+	b := newTestProvider(t, store, withCert)
+	assert.Equal(t, commits, store.commitCount(), "a second replica finds everything in place")
+	again, err := b.readDefaultCertificate()
+	require.NoError(t, err)
+	assert.Equal(t, cert, again)
+
+	body := func(p *Writer) string {
+		f := NewFollower(p.Reader, p.log)
+		f.DefaultCertificate = p.cfg.DefaultCertificate
+		require.NoError(t, f.fullLoad())
+		data, _, err := f.Snapshot().Body()
+		require.NoError(t, err)
+		return string(data)
+	}
+	var doc mirror.Document
+	require.NoError(t, json.Unmarshal([]byte(body(b)), &doc))
+	require.NotNil(t, doc.TLS)
+	assert.Equal(t, &mirror.Certificate{CertFile: cert.Cert, KeyFile: cert.Key}, doc.TLS.Stores[mirror.DefaultStore].DefaultCertificate)
+
+	// A replica without the setting serves no default store (an
+	// operator's own, defined elsewhere, must not be doubled).
+	plain := newTestProvider(t, store)
+	require.NoError(t, json.Unmarshal([]byte(body(plain)), &doc))
+	assert.NotContains(t, body(plain), cert.Cert[:40])
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(data)
 }

@@ -50,6 +50,11 @@ type Config struct {
 	// StaticRoutes are kept in place by Init and never removed, such as
 	// the route to Zoe's own web UI (see execution.StaticRoute).
 	StaticRoutes []kvschema.Route
+	// DefaultCertificate makes Init generate the deployment's certificate
+	// for Traefik's default TLS store once (the first replica to start
+	// with it stores it in ZooKeeper); a Follower serves it in GET
+	// /v1/traefik, so that Traefik stops generating one per reload.
+	DefaultCertificate bool
 	// MaxTxnBytes caps one transaction's size; larger plans are split.
 	MaxTxnBytes int
 	GCInterval  time.Duration

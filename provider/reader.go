@@ -136,3 +136,17 @@ func (r *Reader) readPermanent() (state.Permanent, int32, error) {
 	}
 	return record, stat.Version, nil
 }
+
+// readDefaultCertificate reads the deployment's default certificate;
+// zkstore.ErrNoNode when there is none.
+func (r *Reader) readDefaultCertificate() (*state.Certificate, error) {
+	data, _, err := r.store.Get(r.layout.defaultCertificatePath())
+	if err != nil {
+		return nil, err
+	}
+	var cert state.Certificate
+	if err := json.Unmarshal(data, &cert); err != nil {
+		return nil, fmt.Errorf("default certificate record: %w", err)
+	}
+	return &cert, nil
+}

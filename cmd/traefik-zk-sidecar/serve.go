@@ -143,6 +143,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	stopWriter := writer.Start(context.Background())
 	defer stopWriter() // on early returns; a second call is harmless
 	follower := provider.NewFollower(writer.Reader, log)
+	follower.DefaultCertificate = cfg.TraefikDefaultCertificate
 	metrics.RegisterMirror(mirrorMetrics{follower})
 	stopFollower := follower.Start(context.Background())
 	defer stopFollower()

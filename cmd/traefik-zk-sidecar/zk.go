@@ -74,6 +74,8 @@ func writerConfig(cfg config.Config, log *slog.Logger) (provider.Config, error) 
 		GCInterval:    time.Duration(cfg.GCInterval),
 		GCQuietWindow: time.Duration(cfg.GCQuietWindow),
 		Logger:        log,
+
+		DefaultCertificate: cfg.TraefikDefaultCertificate,
 	}, nil
 }
 

@@ -16,8 +16,9 @@ Steps (``python3 lifecycle_driver.py <step> [execution id]``):
 ``launch``
     Executions 42 (notebook), 43 (spark) and 44 (notebook), as Zoe starts
     them: prepare, create each container with its ``REVERSE_PROXY_PATH_*``
-    (``stand_in_app.py``), publish its ports, start, and check every route
-    through Traefik.
+    (``stand_in_app.py``), publish its ports, start with ``wait``, and
+    check that the first request through Traefik after ``served: true``
+    reaches the container.
 ``crash-while-stopping ID``
     The execution's containers die and the database marks it terminated,
     but the master dies before posting the stop: Traefik still routes it.
@@ -27,7 +28,8 @@ Steps (``python3 lifecycle_driver.py <step> [execution id]``):
     the others keep their keys and are still served; the API server's
     view (``execution``) gives their public URLs.
 ``stop ID``
-    The execution ends normally: stop, then 404 through Traefik.
+    The execution ends normally: stop with ``wait``; after ``unserved:
+    true`` its paths answer 404 through Traefik at once.
 ``stop-during-outage ID``
     Prints ``FREEZE`` and waits for a line on stdin (the test freezes the
     ensemble), checks that a stop with a short retry budget gives up with
@@ -155,10 +157,18 @@ def traefik_url(path: str) -> str:
     return os.environ["TRAEFIK_URL"].rstrip("/") + path + "/"
 
 
-def wait_served(route: zs.Route) -> None:
-    want_body = "{} {} {}/\n".format(route.service, route.port, route.path)
-    wait_for(traefik_url(route.path), lambda s, b: s == 200 and b == want_body,
-             "route of {} port {}".format(route.service, route.port))
+def check_served(route: zs.Route) -> None:
+    """One request through Traefik reaches the route's container, which
+    serves under the path it was given at creation."""
+    status, body = fetch(traefik_url(route.path))
+    want = "{} {} {}/\n".format(route.service, route.port, route.path)
+    check(status == 200 and body == want, "route of {} port {}: GET {} answers {} {!r}, want 200 {!r}".format(
+        route.service, route.port, traefik_url(route.path), status, body[:200], want))
+
+
+def check_unserved(path: str, what: str) -> None:
+    status, body = fetch(traefik_url(path))
+    check(status == 404, "{}: GET {} answers {} {!r}, want 404".format(what, traefik_url(path), status, body[:200]))
 
 
 def wait_gone(path: str, what: str) -> None:
@@ -256,10 +266,12 @@ def step_launch() -> None:
             host_port = record["published"][route.service][str(route.port)]
             check(route.backend == "http://127.0.0.1:{}".format(host_port), "backend of {}".format(route))
             check(route.public_url() == traefik_url(route.path), "public URL {} of {}".format(route.public_url(), route))
-            wait_served(route)
+            # served: true means Traefik routes it as written, so the
+            # first request must reach the container.
+            check_served(route)
         record["status"] = "running"
         save_db(db)
-        say("execution {} ({}): {} route(s) served through Traefik: {}".format(
+        say("execution {} ({}): served: true, the first request through Traefik reached {} route(s): {}".format(
             exec_id, app, len(started.routes), ", ".join("{}:{}".format(r.service, r.port) for r in started.routes)))
 
 
@@ -371,10 +383,14 @@ def step_stop(exec_id: str) -> None:
     c = client()
     record = db["executions"][exec_id]
     before = routes_before_stop(c, exec_id, record)
-    stopped = c.stop(record["id"])
+    stopped = c.stop(record["id"], wait=30)
     check(paths(stopped.routes) == paths(before.routes), "stop of {} lists {}".format(exec_id, stopped.routes))
+    check(stopped.unserved is True, "stop of {} with wait: unserved = {}".format(exec_id, stopped.unserved))
+    # unserved: true means Traefik routes none of them: 404 at once.
+    for route in before.routes:
+        check_unserved(route.path, "execution {} right after its stop".format(exec_id))
     check_stopped(c, db, exec_id, before)
-    say("execution {}: stopped, its paths answer 404".format(exec_id))
+    say("execution {}: stopped with wait (unserved: true), its paths answered 404 at once".format(exec_id))
 
 
 def step_stop_during_outage(exec_id: str) -> None:

@@ -170,6 +170,9 @@ type HTTPProviderOptions struct {
 	PollInterval, PollTimeout time.Duration
 	// Headers are sent with every poll (Authorization).
 	Headers map[string]string
+	// CAFile, CertFile and KeyFile are providers.http.tls.*: the CA of an
+	// https endpoint's certificate and a client certificate for mutual TLS.
+	CAFile, CertFile, KeyFile string
 }
 
 // Traefik is a running Traefik process with a ZooKeeper provider.
@@ -340,6 +343,11 @@ func (o *HTTPProviderOptions) args() []string {
 	}
 	for name, value := range o.Headers {
 		args = append(args, "--providers.http.headers."+name+"="+value)
+	}
+	for flag, file := range map[string]string{"ca": o.CAFile, "cert": o.CertFile, "key": o.KeyFile} {
+		if file != "" {
+			args = append(args, "--providers.http.tls."+flag+"="+file)
+		}
 	}
 	return args
 }
