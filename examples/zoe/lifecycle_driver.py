@@ -27,6 +27,11 @@ Steps (``python3 lifecycle_driver.py <step> [execution id]``):
     dry run plans only the lost execution's removal, the resync removes it,
     the others keep their keys and are still served; the API server's
     view (``execution``) gives their public URLs.
+``tls``
+    Against a sidecar replica serving HTTPS with client certificates
+    required: the master's certificate works and the replica gives the
+    same paths; no certificate, one from another CA, an untrusted server
+    (``OTHER_CA_FILE``) and a wrong token are refused.
 ``stop ID``
     The execution ends normally: stop with ``wait``; after ``unserved:
     true`` its paths answer 404 through Traefik at once.
@@ -40,7 +45,9 @@ Steps (``python3 lifecycle_driver.py <step> [execution id]``):
 Environment: ``ZOE_SIDECAR_URL``, ``ZOE_SIDECAR_TOKEN_FILE`` (and the TLS
 files, see ``zoe_sidecar.environ_config``), ``TRAEFIK_URL`` (Traefik's
 public entry point; the sidecar runs with the same ``--public-url``),
-``ZOE_STATE_FILE``.
+``ZOE_STATE_FILE``; for the tls step also ``OTHER_CA_FILE`` (a CA that did
+not sign the sidecar's certificate) and ``FOREIGN_CERT_FILE`` /
+``FOREIGN_KEY_FILE`` (a client certificate from it).
 """
 
 import json
@@ -358,6 +365,54 @@ def step_restart() -> None:
         ", ".join(str(r["id"]) for r in running)))
 
 
+def step_tls() -> None:
+    """Against a replica serving HTTPS that requires client certificates
+    (ZOE_SIDECAR_URL is https and the TLS files are set): the master's
+    certificate and token are accepted, and the replica answers with the
+    same paths; a missing or foreign client certificate, an untrusted
+    server and a wrong token are refused."""
+    url, token_file, tls = zs.environ_config()
+    check(url.startswith("https://") and "cert_file" in tls, "the tls step needs an https URL and a client certificate")
+    c = client()
+    db = load_db()
+    running = [r for r in db["executions"].values() if r["status"] == "running"]
+    check(bool(running), "no running execution to look at")
+    for r in running:
+        view = present(c.execution(r["id"]), "execution {} unknown to the HTTPS replica".format(r["id"]))
+        check(view.env == {k: v for k, v in r["env"].items() if v},
+              "execution {}: the HTTPS replica gives other paths: {} vs {}".format(r["id"], view.env, r["env"]))
+        started = c.start(execution_of(r), wait=30)
+        check(started.served is True and started.env == view.env,
+              "repeated start of {} over HTTPS: served {}, env {}".format(r["id"], started.served, started.env))
+        for route in started.routes:
+            check_served(route)
+    say("mutual TLS with the master's certificate: same paths on the HTTPS replica, a repeated start served")
+
+    once = dict(retry=zs.RetryPolicy(budget=0, max_attempts=1, retry_transport_errors=False), timeout=10.0)
+    refused = [
+        ("no client certificate", dict(ca_file=tls["ca_file"])),
+        ("a client certificate from another CA", dict(ca_file=tls["ca_file"], cert_file=os.environ["FOREIGN_CERT_FILE"],
+                                                       key_file=os.environ["FOREIGN_KEY_FILE"])),
+        ("a server certificate from an untrusted CA", dict(tls, ca_file=os.environ["OTHER_CA_FILE"])),
+    ]
+    for what, files in refused:
+        try:
+            zs.Client.from_config(url, token_file, **files, **once).routes()  # type: ignore[arg-type]
+            raise Failed("accepted with {}".format(what))
+        except zs.TransportError as e:
+            say("{}: refused ({})".format(what, e))
+    with tempfile.TemporaryDirectory() as d:
+        wrong = os.path.join(d, "token")
+        with open(wrong, "w") as f:
+            f.write("not-the-token\n")
+        try:
+            zs.Client.from_config(url, wrong, **tls, **once).routes()  # type: ignore[arg-type]
+            raise Failed("a wrong token was accepted over mutual TLS")
+        except zs.Unauthorized as e:
+            check(e.field == "Authorization", "401 without field Authorization: {}".format(e))
+            say("the master's certificate with a wrong token: Unauthorized (401), the token is still required")
+
+
 def routes_before_stop(c: zs.Client, exec_id: str, record: Dict[str, Any]) -> zs.HookResult:
     return present(c.execution(record["id"]), "execution {} has no routes before its stop".format(exec_id))
 
@@ -440,7 +495,7 @@ def step_stop_during_outage(exec_id: str) -> None:
 
 def main(argv: List[str]) -> int:
     steps: Dict[str, Tuple[Callable[..., None], int]] = {
-        "errors": (step_errors, 0), "launch": (step_launch, 0), "restart": (step_restart, 0),
+        "errors": (step_errors, 0), "launch": (step_launch, 0), "restart": (step_restart, 0), "tls": (step_tls, 0),
         "crash-while-stopping": (step_crash_while_stopping, 1), "stop": (step_stop, 1),
         "stop-during-outage": (step_stop_during_outage, 1),
     }
