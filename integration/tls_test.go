@@ -276,6 +276,15 @@ func TestTLSEveryHop(t *testing.T) {
 	})
 
 	start := apiIssueHook("start", `"8"`, aPort)
+	apiStep(t, "a client certificate does not replace the token", func(t *testing.T) {
+		before := zkTree(t, reader, "/"+tlsRoot, tlsStateRoot)
+		r, err := harness.NewClient(sc.URL(), tlsToken, harness.WithHTTPClient(master.client)).
+			Do(ctx, harness.Request{Method: http.MethodPost, Path: "/v1/hooks", Body: start, Auth: harness.NoAuth})
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusUnauthorized, r.Status, string(r.Body))
+		assert.Equal(t, before, zkTree(t, reader, "/"+tlsRoot, tlsStateRoot))
+	})
+
 	refused := []struct {
 		name    string
 		post    func() (int, string, error)
