@@ -105,15 +105,7 @@ func connectTLS(t *testing.T, servers []string, config *tls.Config) *zk.Conn {
 		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: config}
 		return d.Dial(network, address)
 	}
-	conn, _, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false), zk.WithDialer(dialer))
-	require.NoError(t, err)
-	t.Cleanup(conn.Close)
-	deadline := time.Now().Add(20 * time.Second)
-	for conn.State() != zk.StateHasSession {
-		require.True(t, time.Now().Before(deadline), "no ZooKeeper session over TLS")
-		time.Sleep(20 * time.Millisecond)
-	}
-	return conn
+	return connectWith(t, servers, dialer)
 }
 
 // zkTree reads every znode under roots (path → data), after a sync: what
