@@ -124,12 +124,35 @@ def execution_of(record: Dict[str, Any]) -> zoe_state.Execution:
 
 
 def kill_containers(record: Dict[str, Any]) -> None:
+    """Stop the execution's containers and make sure they are gone."""
     for pid in record["pids"]:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
-            pass
+            continue
+        deadline = time.monotonic() + 10
+        while alive(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                raise Failed("container pid {} ignored SIGTERM for 10s".format(pid))
+            time.sleep(0.05)
     record["pids"] = []
+
+
+def alive(pid: int) -> bool:
+    """Whether pid runs. A container whose master exited is init's child and
+    reaped by it; the launching master's own children are reaped here."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- Traefik
