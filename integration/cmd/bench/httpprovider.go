@@ -81,7 +81,7 @@ func (b *bench) httpVariant(ctx context.Context, ens *harness.Ensemble, root str
 	tr, err := harness.StartTraefik(ctx, harness.TraefikOptions{Throttle: b.cfg.throttle, HTTP: &harness.HTTPProviderOptions{
 		Endpoint: replicaB.URL() + "/v1/traefik", PollInterval: 100 * time.Millisecond, PollTimeout: 5 * time.Second,
 		Headers: map[string]string{"Authorization": "Bearer " + httpReadToken},
-	}, ExtraArgs: []string{"--log.level=INFO"}})
+	}})
 	if err != nil {
 		return nil, err
 	}
