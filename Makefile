@@ -16,7 +16,7 @@ BIN             := bin/traefik-zk-sidecar
 GO              ?= go
 export TRAEFIK_BIN
 
-.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check
+.PHONY: all build test unit integration demo stack deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check
 
 all: build
 
@@ -31,7 +31,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/...
+	$(GO) test -count=1 ./internal/... ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/...
 	cd examples/zoe && python3 -B -m unittest
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
@@ -57,14 +57,13 @@ zookeeper:
 	fi
 
 # Traefik cannot be `go install`ed (its go.mod has replace directives); the
-# module in integration/tools/traefik pins it and repeats them.
+# module in integration/tools/traefik pins it and repeats them. Its build.sh
+# prints progress every 30 s: a first build takes about 9 minutes.
 traefik: $(TRAEFIK_BIN)
 
 $(TRAEFIK_BIN):
-	@echo "traefik: building $(TRAEFIK_VERSION) once into $@ (takes minutes)"
 	@mkdir -p $(dir $@)
-	cd integration/tools/traefik && $(GO) build -o $@.tmp github.com/traefik/traefik/v3/cmd/traefik
-	mv $@.tmp $@
+	@GO=$(GO) integration/tools/traefik/build.sh $@
 
 # docker-compose.yml and the Dockerfile, checked with the libraries Docker
 # Compose and BuildKit use (no Docker engine needed).
@@ -98,7 +97,7 @@ bench-check:
 
 # Chaos run: leader kill, ensemble freeze, sidecar SIGKILL, two replicas.
 chaos: deps build
-	ZK_SIDECAR_INTEGRATION=1 ZK_SIDECAR_CHAOS=1 SIDECAR_BIN=$(CURDIR)/$(BIN) \
+	ZK_SIDECAR_INTEGRATION=1 ZK_SIDECAR_CHAOS=1 SIDECAR_BIN=$(CURDIR)/$(BIN) $(if $(PROVIDER),ZK_SIDECAR_CHAOS_PROVIDER=$(PROVIDER)) \
 		$(GO) test -count=1 -timeout 30m -v -run 'TestChaos' ./integration/
 
 # Built, not "go run": go run exits 1 after an interrupt even when the
@@ -106,6 +105,12 @@ chaos: deps build
 demo: deps build
 	$(GO) build -o bin/demo ./integration/cmd/demo
 	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls) $(if $(PROVIDER),-provider=$(PROVIDER))
+
+# A local ensemble and Traefik for trying the sidecar by hand; prints the
+# serve command line to paste. Built, not "go run", for a clean Ctrl-C.
+stack: deps build
+	$(GO) build -o bin/stack ./integration/cmd/stack
+	bin/stack
 
 clean:
 	rm -rf bin integration-test.log fuzz.log

@@ -57,6 +57,8 @@ const (
 	chaosRoot      = "traefik"
 	chaosStateRoot = "/chaos"
 	chaosToken     = "chaos-token-0123456789abcdef0123456789"
+	// chaosReadToken is the read-only token of GET /v1/traefik.
+	chaosReadToken = "chaos-read-token-0123456789abcdef0123"
 	chaosSecret    = "chaos-key-secret-0123456789abcdef"
 
 	chaosSessionTimeout = 4 * time.Second
@@ -442,6 +444,10 @@ func (run *chaosRun) startStack() {
 
 	bin, err := harness.SidecarBinary(ctx)
 	require.NoError(t, err)
+	// ZK_SIDECAR_CHAOS_PROVIDER=http: Traefik reads replica 0's GET
+	// /v1/traefik (the replica the run kills) instead of ZooKeeper.
+	httpProvider := os.Getenv("ZK_SIDECAR_CHAOS_PROVIDER") == "http"
+	t.Logf("Traefik's provider: %s", map[bool]string{false: "zookeeper", true: "http (polling replica 0, the one killed)"}[httpProvider])
 	run.replicas = make([]*harness.Sidecar, 2)
 	for i := range run.replicas {
 		// Replica 0 initialises the layout (and Traefik's root) first.
@@ -458,6 +464,7 @@ func (run *chaosRun) startStack() {
 				"--zk-session-timeout=" + chaosSessionTimeout.String(),
 				"--zk-op-timeout=" + chaosOpTimeout.String(),
 			},
+			Env: []string{"TRAEFIK_ZK_SIDECAR_TRAEFIK_TOKEN=" + chaosReadToken},
 		})
 		scancel()
 		require.NoError(t, err)
@@ -465,7 +472,16 @@ func (run *chaosRun) startStack() {
 		t.Cleanup(func() { _ = s.Close() })
 	}
 	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
-	tr, err := harness.StartTraefik(tctx, harness.TraefikOptions{Endpoints: ens.Servers(), RootKey: chaosRoot})
+	trOpts := harness.TraefikOptions{Endpoints: ens.Servers(), RootKey: chaosRoot}
+	if httpProvider {
+		trOpts.HTTP = &harness.HTTPProviderOptions{
+			Endpoint:     run.replicas[0].URL() + "/v1/traefik",
+			PollInterval: 100 * time.Millisecond,
+			PollTimeout:  5 * time.Second,
+			Headers:      map[string]string{"Authorization": "Bearer " + chaosReadToken},
+		}
+	}
+	tr, err := harness.StartTraefik(tctx, trOpts)
 	tcancel()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tr.Close() })
@@ -1310,21 +1326,19 @@ func TestChaosAbandonedHook(t *testing.T) {
 			{Name: "web", PortNumber: 8080, Protocol: "tcp", Proxy: true, ExternalIP: ip, ExternalPort: port}}}}}
 	}
 	const root, stateRoot = "chaos-abandoned-traefik", "/chaos-abandoned-state"
-	replica := func(run bool) *provider.Provider {
+	replica := func(run bool) *provider.Writer {
 		store, err := zkstore.Connect(zkstore.Options{Servers: env.servers, SessionTimeout: 10 * time.Second, OpTimeout: 10 * time.Second})
 		require.NoError(t, err)
 		t.Cleanup(store.Close)
 		require.NoError(t, store.WaitConnected(time.Minute))
 		deriver, err := keys.NewDeriver([]byte(chaosSecret), "chaos")
 		require.NoError(t, err)
-		p, err := provider.New(store, provider.Config{RootKey: root, StateRoot: stateRoot, Deriver: deriver,
+		p, err := provider.NewWriter(store, deriver, provider.Config{RootKey: root, StateRoot: stateRoot,
 			Settings: execution.Settings{BasePath: "/zoe/proxy", Routing: execution.RoutingPath}, GCInterval: time.Hour})
 		require.NoError(t, err)
 		require.NoError(t, p.Init())
 		if run {
-			ctx, cancel := context.WithCancel(context.Background())
-			t.Cleanup(cancel)
-			go p.Run(ctx)
+			t.Cleanup(p.Start(context.Background()))
 		}
 		return p
 	}
@@ -1332,20 +1346,18 @@ func TestChaosAbandonedHook(t *testing.T) {
 	id := fmt.Sprintf("abandoned-%d", time.Now().UnixNano()%1e9)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	_, err = a.Start(ctx, notebook(id))
+	_, err = a.StartExecution(ctx, notebook(id))
 	cancel()
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the start must wait: replica a's writer is not running")
 	// The caller does not know whether the start happened; it stops the
 	// execution through the other replica, which answers.
-	_, err = other.Stop(context.Background(), execution.ID(id))
+	_, err = other.StopExecution(context.Background(), execution.ID(id))
 	require.NoError(t, err)
 
 	// Replica a's writer comes round to its queue; a later hook through
 	// it is answered only once the queued one has been dealt with.
-	runCtx, stopRun := context.WithCancel(context.Background())
-	t.Cleanup(stopRun)
-	go a.Run(runCtx)
-	_, err = a.Start(context.Background(), notebook(id+"-flush"))
+	t.Cleanup(a.Start(context.Background()))
+	_, err = a.StartExecution(context.Background(), notebook(id+"-flush"))
 	require.NoError(t, err)
 
 	rec, err := other.Execution(execution.ID(id))

@@ -2,6 +2,9 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -32,7 +35,7 @@ func traefikTokenFile(t *testing.T) string {
 
 // startHTTPTraefik starts a Traefik whose only provider is the HTTP
 // provider polling sc's GET /v1/traefik with the read-only token.
-func startHTTPTraefik(t *testing.T, sc *apiSidecar, pollInterval time.Duration) *harness.Traefik {
+func startHTTPTraefik(t *testing.T, sc *apiSidecar, pollInterval time.Duration, extraArgs ...string) *harness.Traefik {
 	t.Helper()
 	requireOwnStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -42,7 +45,7 @@ func startHTTPTraefik(t *testing.T, sc *apiSidecar, pollInterval time.Duration) 
 		PollInterval: pollInterval,
 		PollTimeout:  5 * time.Second,
 		Headers:      map[string]string{"Authorization": "Bearer " + httpReadToken},
-	}})
+	}, ExtraArgs: extraArgs})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -135,11 +138,13 @@ func TestHTTPProvider(t *testing.T) {
 	requireOwnStack(t)
 	const stateRoot = "/http-provider"
 	tokenFile := traefikTokenFile(t)
-	a := startAPISidecar(t, env.servers, stateRoot, "--traefik-token-file="+tokenFile)
 	b := startAPISidecar(t, env.servers, stateRoot, "--traefik-token-file="+tokenFile)
 	backend := startBackend(t, "H")
 	_, port := backend.Addr()
 	tr := startHTTPTraefik(t, b, 100*time.Millisecond)
+	// A's ?wait asks the Traefik reading B for <router>@http.
+	a := startAPISidecar(t, env.servers, stateRoot, "--traefik-token-file="+tokenFile,
+		"--traefik-api-url="+tr.APIURL(), "--traefik-provider=http")
 	conn := connect(t)
 
 	var first apiRoute
@@ -193,6 +198,32 @@ func TestHTTPProvider(t *testing.T) {
 		waitStatus(t, tr.WebURL()+gone.Path+"/", "", http.StatusNotFound, 20*time.Second)
 		t.Logf("stop hook answered by A -> 404 through the Traefik reading B: %s", time.Since(start).Round(time.Millisecond))
 		assert.NotContains(t, traefikConfig(t, b).HTTP.Routers, gone.Router, "stopped routes are absent from the mirror")
+	})
+
+	apiStep(t, "?wait with the HTTP provider: served, then unserved", func(t *testing.T) {
+		r := a.post("/v1/hooks?wait=20s", apiIssueHook("start", `"705"`, port))
+		require.Equal(t, http.StatusOK, r.status, r)
+		started := apiDecode[apiHookReply](t, r)
+		require.NotNil(t, started.Served, r)
+		assert.True(t, *started.Served, r)
+		require.Len(t, started.Routes, 1)
+		route := started.Routes[0]
+		t.Logf("start?wait answered served=true after %s", r.took.Round(time.Millisecond))
+		status, body, err := harness.Get(context.Background(), tr.WebURL()+route.Path+"/", "")
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, status, "served means served: %s", body)
+
+		r = a.post("/v1/hooks?wait=20s", []byte(`{"event":"stop","execution":{"id":"705"}}`))
+		require.Equal(t, http.StatusOK, r.status, r)
+		var stopped struct {
+			Unserved *bool `json:"unserved"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &stopped), r)
+		require.NotNil(t, stopped.Unserved, r)
+		assert.True(t, *stopped.Unserved, r)
+		status, _, err = harness.Get(context.Background(), tr.WebURL()+route.Path+"/", "")
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusNotFound, status, "unserved means 404")
 	})
 
 	apiStep(t, "B killed: Traefik keeps serving; B restarted and polled again", func(t *testing.T) {
@@ -351,4 +382,54 @@ func TestHTTPProviderHoldVersusPlainPolling(t *testing.T) {
 				mode.name, took[len(took)/2].Round(time.Millisecond), took[0].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond), bodies()-idleFrom)
 		})
 	}
+}
+
+// TestHTTPProviderDefaultCertificate: with --traefik-default-certificate
+// the Traefik reading GET /v1/traefik answers TLS with the certificate
+// generated once into ZooKeeper, and stops generating one per reload.
+func TestHTTPProviderDefaultCertificate(t *testing.T) {
+	requireOwnStack(t)
+	const stateRoot = "/http-default-cert"
+	sc := startAPISidecar(t, env.servers, stateRoot, "--traefik-token-file="+traefikTokenFile(t), "--traefik-default-certificate")
+	ports, err := harness.FreePorts(1)
+	require.NoError(t, err)
+	tlsAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	tr := startHTTPTraefik(t, sc, 100*time.Millisecond,
+		"--entryPoints.websecure.address="+tlsAddr, "--entryPoints.websecure.http.tls=true")
+	backend := startBackend(t, "C")
+	_, port := backend.Addr()
+	served(t, tr, startRoute(t, sc, "601", port), "C", 20*time.Second)
+
+	conn := connect(t)
+	syncZK(t, conn)
+	data, _, err := conn.Get(stateRoot + "/default-certificate")
+	require.NoError(t, err)
+	var stored struct{ Cert string }
+	require.NoError(t, json.Unmarshal(data, &stored))
+	block, _ := pem.Decode([]byte(stored.Cert))
+	require.NotNil(t, block)
+
+	const generated = "No default certificate, fallback to the internal generated certificate"
+	before := strings.Count(tr.Logs(), generated)
+	served(t, tr, startRoute(t, sc, "602", port), "C", 20*time.Second)
+	served(t, tr, startRoute(t, sc, "603", port), "C", 20*time.Second)
+	assert.Equal(t, before, strings.Count(tr.Logs(), generated), "reloads with the default certificate generate none")
+
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, ServerName: "no-such-host.example"}} //nolint:gosec // the certificate is what is checked
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := d.DialContext(ctx, "tcp", tlsAddr)
+	require.NoError(t, err)
+	defer c.Close()
+	peer := c.(*tls.Conn).ConnectionState().PeerCertificates
+	require.NotEmpty(t, peer)
+	assert.Equal(t, block.Bytes, peer[0].Raw, "Traefik answers with the certificate kept in ZooKeeper")
+
+	// The control: without the setting, each reload generates one.
+	plain := startAPISidecar(t, env.servers, stateRoot+"-off", "--traefik-token-file="+traefikTokenFile(t))
+	trPlain := startHTTPTraefik(t, plain, 100*time.Millisecond)
+	served(t, trPlain, startRoute(t, plain, "611", port), "C", 20*time.Second)
+	before = strings.Count(trPlain.Logs(), generated)
+	served(t, trPlain, startRoute(t, plain, "612", port), "C", 20*time.Second)
+	assert.Greater(t, strings.Count(trPlain.Logs(), generated), before, "without it, a reload generates a certificate")
 }

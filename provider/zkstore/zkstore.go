@@ -99,9 +99,9 @@ func Connect(opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Store{opTimeout: opts.OpTimeout, log: opts.Logger, acl: zk.WorldACL(zk.PermAll), servers: len(opts.Servers)}
-	dialer := plainDialer(&s.dials)
+	dialer, hosts := zk.WithDialer(plainDialer(&s.dials)), zk.WithHostProvider(zk.NewDNSHostProvider())
 	if opts.TLS != nil {
-		dialer = tlsDialer(opts.TLS, &s.dials)
+		dialer, hosts = zk.WithDialer(tlsDialer(opts.TLS, &s.dials)), zk.WithHostProvider(&namedHosts{})
 	}
 	if opts.User != "" {
 		s.acl = zk.DigestACL(zk.PermAll, opts.User, opts.Password)
@@ -114,7 +114,7 @@ func Connect(opts Options) (*Store, error) {
 	conn, _, err := zk.Connect(opts.Servers, opts.SessionTimeout,
 		zk.WithLogger(slogPrintf{opts.Logger}),
 		zk.WithLogInfo(false),
-		zk.WithDialer(dialer),
+		dialer, hosts,
 		zk.WithEventCallback(func(ev zk.Event) {
 			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
 				s.sessions.Add(1)
@@ -181,29 +181,6 @@ func (s *Store) Get(p string) (data []byte, stat Stat, err error) {
 		return e
 	})
 	return data, stat, err
-}
-
-// GetW reads a znode and leaves a data watch on it: the channel is closed
-// once the znode changes or goes, or the session ends. The client sets the
-// watch again after reconnecting within the session.
-func (s *Store) GetW(p string) (data []byte, stat Stat, changed <-chan struct{}, err error) {
-	var events <-chan zk.Event
-	err = s.do(func() error {
-		d, st, ev, e := s.conn.GetW(p)
-		if e == nil {
-			data, stat, events = d, Stat{Version: st.Version, Cversion: st.Cversion}, ev
-		}
-		return e
-	})
-	if err != nil {
-		return nil, Stat{}, nil, err
-	}
-	fired := make(chan struct{})
-	go func() {
-		<-events
-		close(fired)
-	}()
-	return data, stat, fired, nil
 }
 
 // Sync makes the server this session reads from catch up with the leader,

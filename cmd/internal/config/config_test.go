@@ -314,6 +314,10 @@ func TestBadValues(t *testing.T) {
 		file   string // TOML content, given with --config
 		expect []string
 	}{
+		{name: "traefik provider", args: []string{"--traefik-provider", "redis"},
+			expect: []string{`invalid --traefik-provider "redis" (from flag --traefik-provider)`, `want zookeeper or http`}},
+		{name: "both Traefik tokens", args: []string{"--traefik-token", "x", "--traefik-token-file", "/f"},
+			expect: []string{"traefik-token", "traefik-token-file"}},
 		{name: "routing flag", args: []string{"--routing", "foo"},
 			expect: []string{`invalid --routing "foo" (from flag --routing)`, `want "path" or "host"`}},
 		{name: "routing env", env: []string{"TRAEFIK_ZK_SIDECAR_ROUTING=foo"},

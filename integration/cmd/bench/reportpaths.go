@@ -68,7 +68,7 @@ func (r *results) pathTargets() []pathTarget {
 		out = append(out, pathTarget{what: name + " ahead of the Redis provider at every size (HTTP / Redis < 1)",
 			measured: strings.Join(ratios, "; "), ok: worst < 1, known: !math.IsNaN(worst)})
 	}
-	lag := pct(r.values(secLag, "http", large, "lag"), 99)
+	lag := pctOrNaN(r.values(secLag, "http", large, "lag"), 99)
 	judge(fmt.Sprintf("mirror lag p99 ≤ %.0f ms at %s routes", targetLagMs, count(float64(large))), millis(lag), lag, targetLagMs)
 	idle := r.med(secFootprint, "http", large, "idle_cpu_pct")
 	judge(fmt.Sprintf("idle Traefik CPU ≤ %.0f %% of a core at %s routes (HTTP provider)", targetIdlePct, count(float64(large))),
@@ -109,7 +109,7 @@ func (r *results) reportPaths(w func(format string, args ...any)) {
 		w("| %s | %s | %s | %s | %s | %s | %s | %d | %.1f %% | %.1f %% | %.0f MiB | %.0f MiB | %.1f (%.1f) MiB | %.1f (%.1f) MiB | %.1f MiB |\n",
 			count(float64(n)), secs(r.med(secFloor, floorNoCert, n, "served")), secs(r.med(secFloor, floorCert, n, "served")),
 			bytesize(f("http", "body_bytes")), bytesize(f("http", "body_gzip_bytes")),
-			millis(pct(lags, 50)), millis(pct(lags, 99)), len(lags),
+			millis(pctOrNaN(lags, 50)), millis(pctOrNaN(lags, 99)), len(lags),
 			f("http", "idle_cpu_pct"), f("redis", "idle_cpu_pct"), f("http", "traefik_rss"), f("redis", "traefik_rss"),
 			f("sidecar-a", "rss"), f("sidecar-a", "vmhwm"), f("sidecar-b", "rss"), f("sidecar-b", "vmhwm"), f("redis-server", "rss"))
 	}
@@ -145,13 +145,13 @@ func (r *results) pathTable(w func(format string, args ...any), sec string) {
 			continue
 		}
 		w("| %s | %s | %s | %d | %s | %s | %d | %s | %s | %d | %s | %s |\n", count(float64(n)),
-			secs(medianOr(h)), secs(pct(h, 95)), len(h), secs(medianOr(rd)), secs(pct(rd, 95)), len(rd),
+			secs(medianOr(h)), secs(pctOrNaN(h, 95)), len(h), secs(medianOr(rd)), secs(pctOrNaN(rd, 95)), len(rd),
 			ratio(medianOr(h), medianOr(rd)), secs(medianOr(zk)), len(zk), ratio(medianOr(zk), medianOr(rd)),
 			secs(r.med(secFloor, r.floorVariant(), n, "served")))
 	}
 }
 
-func pct(xs []float64, p float64) float64 {
+func pctOrNaN(xs []float64, p float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
