@@ -209,7 +209,7 @@ func run(cfg config, sidecarBin string) error {
 	if err := res.write(cfg.out, report); err != nil {
 		return err
 	}
-	progress("wrote %s/results.csv, %s/hook-to-served.svg, %s/overhead.svg and %s/README.md", cfg.out, cfg.out, cfg.out, cfg.out)
+	progress("wrote %s/results.csv, its plots and %s/README.md", cfg.out, cfg.out)
 	return nil
 }
 
