@@ -2,6 +2,8 @@ SHELL := /bin/bash
 # traefik-zk-sidecar — build, test, demo.
 #
 #   make demo   ZooKeeper ensemble + Traefik + the sidecar + a demo app, until Ctrl-C
+#               (TLS=1: every hop encrypted, client certificates, throw-away CA;
+#                PROVIDER=http: Traefik polls the sidecar's GET /v1/traefik instead of ZooKeeper)
 #   make test   unit tests, then integration tests against real ZooKeeper and Traefik
 #
 # Both install what they need: ZooKeeper from Debian's package (as root) and
@@ -19,7 +21,7 @@ export TRAEFIK_BIN
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
 	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
 
-.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean bench chaos fuzz compose-check images compose-e2e docker-check
+.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check images compose-e2e docker-check
 
 all: build
 
@@ -34,7 +36,8 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/images/...
+	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/... ./integration/images/...
+	cd examples/zoe && python3 -B -m unittest
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
 integration: deps build
@@ -45,7 +48,7 @@ integration: deps build
 	if [ $$rc -ne 0 ]; then echo "--- integration tests failed; last 150 lines of integration-test.log:"; tail -150 integration-test.log; fi; \
 	exit $$rc
 
-test: fmt-check vet unit fuzz compose-check integration compose-e2e
+test: fmt-check vet unit fuzz compose-check bench-check integration compose-e2e
 
 deps: zookeeper traefik
 
@@ -110,9 +113,17 @@ fuzz:
 		done; \
 	done
 
-# Benchmarks against real ZooKeeper and Traefik; writes docs/bench/.
+# Benchmarks against real ZooKeeper and Traefik; writes docs/bench/. The
+# bench is its own Go module (its plotting libraries stay out of the
+# sidecar's go.mod); it uses this checkout's harness through a replace, so
+# a new dependency of the harness also needs `go mod tidy` in its folder.
 bench: deps build
-	$(GO) run ./integration/cmd/bench -sidecar $(CURDIR)/$(BIN) -out docs/bench
+	cd integration/cmd/bench && GOWORK=off $(GO) build -o $(CURDIR)/bin/bench .
+	bin/bench -sidecar $(CURDIR)/$(BIN) -out docs/bench
+
+# The bench module's vet and unit tests (no ZooKeeper or Traefik needed).
+bench-check:
+	cd integration/cmd/bench && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -count=1 ./...
 
 # Chaos run: leader kill, ensemble freeze, sidecar SIGKILL, two replicas.
 chaos: deps build
@@ -123,7 +134,7 @@ chaos: deps build
 # program shut down cleanly, and Ctrl-C is how the demo is meant to end.
 demo: deps build
 	$(GO) build -o bin/demo ./integration/cmd/demo
-	bin/demo -sidecar $(CURDIR)/$(BIN)
+	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls) $(if $(PROVIDER),-provider=$(PROVIDER))
 
 clean:
 	rm -rf bin integration-test.log fuzz.log compose-e2e.log

@@ -19,21 +19,10 @@ import (
 	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
 )
-
-// hook is the body of POST /v1/hooks (cmd/internal/api.HookRequest, which
-// cannot be imported from here).
-type hook struct {
-	Event     string               `json:"event"`
-	Execution *execution.Execution `json:"execution"`
-}
-
-// executions is the body of PUT /v1/executions.
-type executions struct {
-	Executions []execution.Execution `json:"executions"`
-}
 
 // zapp is a Zoe application description (format version 3, Zoe's 2018
 // schemas/app_description_schema.json). Every property the schema allows is
@@ -146,9 +135,9 @@ func hookFiles(t *testing.T) map[string]map[string]string {
 	return apps
 }
 
-func readHook(t *testing.T, path string) hook {
+func readHook(t *testing.T, path string) apiv1.HookRequest {
 	t.Helper()
-	var h hook
+	var h apiv1.HookRequest
 	decodeStrict(t, path, &h)
 	if h.Execution == nil {
 		t.Fatalf("%s: no execution", path)
@@ -283,7 +272,7 @@ func shape(e *execution.Execution) []string {
 // TestExecutionsFile: hooks/executions.json (PUT /v1/executions) lists the
 // running executions: exactly those of the start payloads.
 func TestExecutionsFile(t *testing.T) {
-	var body executions
+	var body apiv1.ExecutionsRequest
 	decodeStrict(t, "hooks/executions.json", &body)
 	if len(body.Executions) == 0 {
 		t.Fatal("hooks/executions.json: no executions")
@@ -298,7 +287,7 @@ func TestExecutionsFile(t *testing.T) {
 	seen := map[string]bool{}
 	for i := range body.Executions {
 		e := &body.Executions[i]
-		if err := e.Validate(fmt.Sprintf("executions[%d]", i), true); err != nil {
+		if err := e.Validate(execution.Path("executions").Index(i), true); err != nil {
 			t.Errorf("hooks/executions.json: %v", err)
 		}
 		id := string(e.ID)

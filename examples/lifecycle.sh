@@ -18,6 +18,11 @@
 #                 replace every external_ip / external_port of the start
 #                 payload, e.g. whoami / 8888 in docker-compose.yml (needs jq)
 #   PAUSE=1       wait for Enter before the stop hook, to try the URLs
+#   CA_FILE       CA bundle the sidecar's HTTPS certificate is verified against
+#                 (its --tls-cert-file; SIDECAR_URL is then https://...)
+#   CERT_FILE, KEY_FILE
+#                 client certificate and key, when the sidecar requires them
+#                 (its --tls-client-ca-file)
 #
 # Payloads come from examples/hooks/<app>-{prepare,start,stop}.json. With jq
 # the answers are pretty-printed; without it they are printed raw.
@@ -31,6 +36,9 @@ TRAEFIK_URL="${TRAEFIK_URL:-}"
 BACKEND_HOST="${BACKEND_HOST:-}"
 BACKEND_PORT="${BACKEND_PORT:-}"
 PAUSE="${PAUSE:-}"
+CA_FILE="${CA_FILE:-}"
+CERT_FILE="${CERT_FILE:-}"
+KEY_FILE="${KEY_FILE:-}"
 
 hooks="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/hooks"
 
@@ -43,6 +51,17 @@ command -v curl >/dev/null 2>&1 || die "curl is required"
 for event in prepare start stop; do
 	[[ -r "$hooks/$app-$event.json" ]] || die "no payload $hooks/$app-$event.json (apps: notebook, spark)"
 done
+# TLS to the sidecar: curl verifies its certificate against CA_FILE and
+# presents CERT_FILE/KEY_FILE.
+tls_args=()
+[[ -n "$CA_FILE" ]] && tls_args+=(--cacert "$CA_FILE")
+if [[ -n "$CERT_FILE$KEY_FILE" ]]; then
+	[[ -n "$CERT_FILE" && -n "$KEY_FILE" ]] || die "give CERT_FILE and KEY_FILE together"
+	tls_args+=(--cert "$CERT_FILE" --key "$KEY_FILE")
+fi
+if [[ ${#tls_args[@]} -gt 0 && "$SIDECAR_URL" != https://* ]]; then
+	die "CA_FILE, CERT_FILE and KEY_FILE are for HTTPS: set SIDECAR_URL=https://..."
+fi
 if [[ -n "$BACKEND_HOST$BACKEND_PORT$TRAEFIK_URL" ]] && ! have_jq; then
 	die "BACKEND_HOST, BACKEND_PORT and TRAEFIK_URL need jq"
 fi
@@ -73,7 +92,7 @@ payload() {
 api() {
 	local method="$1" path="$2" body="${3:-}" out status
 	out="$(mktemp)"
-	local args=(-sS -o "$out" -w '%{http_code}' -X "$method"
+	local args=(-sS -o "$out" -w '%{http_code}' -X "$method" ${tls_args[@]+"${tls_args[@]}"}
 		-H "Authorization: Bearer $TOKEN" -H 'Accept: application/json')
 	if [[ -n "$body" ]]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "@$body")

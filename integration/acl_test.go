@@ -1,6 +1,6 @@
 package integration
 
-// ZooKeeper digest authentication and ACLs end to end (issue 7): the real
+// ZooKeeper digest authentication and ACLs end to end: the real
 // sidecar binary with --zk-user/--zk-password and a reader identity for
 // Traefik, a Traefik of its own that reads the tree with that identity, and
 // raw ZooKeeper clients showing what anyone else can and cannot do.
@@ -88,27 +88,15 @@ func TestACLDigestAuth(t *testing.T) {
 
 	// The sidecar first: its Init creates the root znode (with its ACL),
 	// and Traefik's provider cannot watch a root that does not exist.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary:    apiSidecarBinary(t),
+	sc := runSidecar(t, harness.SidecarOptions{
 		Servers:   env.servers,
 		RootKey:   aclRoot,
 		StateRoot: aclStateRoot,
-		Token:     apiToken,
 		KeySecret: "acl-key-secret-0123456789abcdef",
 		Args: []string{"--log-level=debug",
 			"--zk-user=" + aclUser, "--zk-password=" + aclPassword,
 			"--zk-reader-user=" + aclReader, "--zk-reader-password=" + aclReaderPW},
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sidecar log tail:\n%s", tail(s.Logs(), 6000))
-		}
-		_ = s.Close()
-	})
-	sc := &apiSidecar{Sidecar: s, t: t, stateRoot: aclStateRoot}
 
 	owner := connectAs(t, aclUser, aclPassword)
 	reader := connectAs(t, aclReader, aclReaderPW)
@@ -254,7 +242,7 @@ func TestACLDigestAuth(t *testing.T) {
 	})
 
 	apiStep(t, "stop makes the route 404 through the authenticated Traefik", func(t *testing.T) {
-		r := sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"42"}}`))
+		r := sc.post("/v1/hooks", apiStop("42"))
 		require.Equal(t, http.StatusOK, r.status, r)
 		got := apiDecode[apiHookReply](t, r)
 		require.Len(t, got.Routes, 1)
@@ -264,7 +252,7 @@ func TestACLDigestAuth(t *testing.T) {
 		assert.True(t, errors.Is(aclGet.run(anonymous, ruleZ), zk.ErrNoAuth))
 	})
 
-	logs := s.Logs()
+	logs := sc.Logs()
 	for _, secret := range []string{aclPassword, aclReaderPW} {
 		assert.NotContains(t, logs, "="+secret, "the sidecar logged a ZooKeeper password")
 		assert.NotContains(t, logs, `"`+secret+`"`, "the sidecar logged a ZooKeeper password")

@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,7 +24,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 )
 
 const apiToken = "api-integration-token-0123456789abcdef"
@@ -61,25 +62,37 @@ type apiSidecar struct {
 // of the test.
 func startAPISidecar(t *testing.T, servers []string, stateRoot string, args ...string) *apiSidecar {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary:    apiSidecarBinary(t),
+	return runSidecar(t, harness.SidecarOptions{
 		Servers:   servers,
 		RootKey:   sharedRoot,
 		StateRoot: stateRoot,
-		Token:     apiToken,
 		KeySecret: "api-key-secret" + strings.ReplaceAll(stateRoot, "/", "-") + "-0123456789abcdef",
 		Args:      append([]string{"--log-level=debug"}, args...),
 	})
+}
+
+// runSidecar runs the sidecar binary with opts (by default the test run's
+// binary and apiToken) until the end of the test, and shows the tail of its
+// log when the test failed.
+func runSidecar(t *testing.T, opts harness.SidecarOptions) *apiSidecar {
+	t.Helper()
+	if opts.Binary == "" {
+		opts.Binary = apiSidecarBinary(t)
+	}
+	if opts.Token == "" {
+		opts.Token = apiToken
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := harness.StartSidecar(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("sidecar %s log tail:\n%s", stateRoot, tail(s.Logs(), 6000))
+			t.Logf("sidecar %s log tail:\n%s", opts.StateRoot, tail(s.Logs(), 6000))
 		}
 		_ = s.Close()
 	})
-	return &apiSidecar{Sidecar: s, t: t, stateRoot: stateRoot}
+	return &apiSidecar{Sidecar: s, t: t, stateRoot: opts.StateRoot}
 }
 
 // apiHTTP opens a connection per request, like the harness' probes.
@@ -93,7 +106,7 @@ type apiReply struct {
 }
 
 func (r apiReply) String() string {
-	return fmt.Sprintf("status %d after %s, body %s", r.status, r.took.Round(time.Millisecond), truncateBytes(r.body, 600))
+	return (&harness.Reply{Status: r.status, Body: r.body, Took: r.took}).String()
 }
 
 func truncateBytes(b []byte, n int) string {
@@ -105,7 +118,7 @@ func truncateBytes(b []byte, n int) string {
 
 const (
 	apiBearer = "Bearer " + apiToken
-	apiNoAuth = "\x00none" // send no Authorization header
+	apiNoAuth = harness.NoAuth // send no Authorization header
 )
 
 // request sends one request; auth is the Authorization header ("" means
@@ -115,29 +128,9 @@ func (s *apiSidecar) request(method, path string, body []byte, auth string, time
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, s.URL()+path, rd)
-	require.NoError(t, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	switch auth {
-	case "":
-		req.Header.Set("Authorization", apiBearer)
-	case apiNoAuth:
-	default:
-		req.Header.Set("Authorization", auth)
-	}
-	start := time.Now()
-	resp, err := apiHTTP.Do(req)
+	r, err := s.Client(harness.WithHTTPClient(apiHTTP)).Do(ctx, harness.Request{Method: method, Path: path, Body: body, Auth: auth})
 	require.NoError(t, err, "%s %s", method, path)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return apiReply{status: resp.StatusCode, header: resp.Header, body: raw, took: time.Since(start)}
+	return apiReply{status: r.Status, header: r.Header, body: r.Body, took: r.Took}
 }
 
 func (s *apiSidecar) get(path string) apiReply {
@@ -155,41 +148,15 @@ func (s *apiSidecar) put(path string, body []byte) apiReply {
 	return s.request(http.MethodPut, path, body, "", time.Minute)
 }
 
-// The wire format, written out here rather than imported, so that the
-// tests check the JSON clients see.
-type apiRoute struct {
-	ExecutionID string `json:"execution_id"`
-	Service     string `json:"service"`
-	Port        int    `json:"port"`
-	Key         string `json:"key"`
-	Path        string `json:"path"`
-	Host        string `json:"host"`
-	URL         string `json:"url"`
-	Backend     string `json:"backend"`
-	Router      string `json:"router"`
-}
-
-type apiHookReply struct {
-	ExecutionID string                       `json:"execution_id"`
-	Routes      []apiRoute                   `json:"routes"`
-	Env         map[string]map[string]string `json:"env"`
-	Served      *bool                        `json:"served"`
-}
-
-type apiRoutesReply struct {
-	Routes []apiRoute `json:"routes"`
-}
-
-type apiPlan struct {
-	Create []apiRoute `json:"create"`
-	Update []apiRoute `json:"update"`
-	Delete []apiRoute `json:"delete"`
-}
-
-type apiSyncReply struct {
-	DryRun bool               `json:"dry_run"`
-	Plan   map[string]apiPlan `json:"plan"`
-}
+// The wire format is the API's own (apiv1); these tests check the answers'
+// raw JSON where its shape matters (requireAPIError, apiMutate).
+type (
+	apiRoute       = apiv1.RouteView
+	apiHookReply   = apiv1.HookResponse
+	apiRoutesReply = apiv1.RoutesResponse
+	apiPlan        = apiv1.PlanView
+	apiSyncReply   = apiv1.SyncResponse
+)
 
 func apiDecode[T any](t *testing.T, r apiReply) T {
 	t.Helper()
@@ -212,15 +179,52 @@ func requireAPIError(t *testing.T, r apiReply, status int, field string) {
 	assert.Equal(t, field, got, "field: %s", r)
 }
 
-// apiIssueHook is the payload of the issue: execution 42 (idJSON is the id
-// as JSON, `"42"` or `42`), one service, a proxied Jupyter port on
-// 127.0.0.1:backendPort and a Tensorboard port that is not proxied.
-func apiIssueHook(event, idJSON string, backendPort int) []byte {
-	return []byte(fmt.Sprintf(`{"event":%q,"execution":{"id":%s,"name":"nb","owner":"alice","services":[{"name":"py-notebook0","ports":[`+
-		`{"name":"Jupyter","port_number":8888,"protocol":"tcp","proxy":true,"url_template":"http://{ip_port}{proxy_path}","external_ip":"127.0.0.1","external_port":%d},`+
-		`{"name":"Tensorboard","port_number":6006,"protocol":"tcp","url_template":"http://{ip_port}/","external_ip":"127.0.0.1","external_port":32769}]}]}}`,
-		event, idJSON, backendPort))
+// apiIssueExecution is the example execution: one service, a proxied
+// Jupyter port on 127.0.0.1:backendPort and a Tensorboard port that is not
+// proxied.
+func apiIssueExecution(id string, backendPort int) execution.Execution {
+	return execution.Execution{ID: execution.ID(id), Name: "nb", Owner: "alice", Services: []execution.Service{{
+		Name: "py-notebook0",
+		Ports: []execution.Port{
+			{Name: "Jupyter", PortNumber: 8888, Protocol: "tcp", Proxy: true, URLTemplate: "http://{ip_port}{proxy_path}",
+				ExternalIP: "127.0.0.1", ExternalPort: backendPort},
+			{Name: "Tensorboard", PortNumber: 6006, Protocol: "tcp", URLTemplate: "http://{ip_port}/",
+				ExternalIP: "127.0.0.1", ExternalPort: 32769},
+		},
+	}}}
 }
+
+// apiIssueHook is the body of an event of apiIssueExecution; idJSON is the
+// id as JSON: `"42"`, or `42` as Zoe sends it, which stays an integer on
+// the wire.
+func apiIssueHook(event, idJSON string, backendPort int) []byte {
+	var id execution.ID
+	if err := json.Unmarshal([]byte(idJSON), &id); err != nil {
+		panic(fmt.Sprintf("apiIssueHook: id %s: %v", idJSON, err))
+	}
+	body := apiJSON(harness.Hook(event, apiIssueExecution(string(id), backendPort)))
+	if strings.HasPrefix(idJSON, `"`) {
+		return body
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		panic(err)
+	}
+	apiExec(m)["id"] = json.Number(idJSON)
+	return apiJSON(m)
+}
+
+// apiJSON is v as JSON.
+func apiJSON(v any) []byte {
+	out, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// apiStop is the body of execution id's stop hook.
+func apiStop(id string) []byte { return apiJSON(harness.StopHook(id)) }
 
 // apiMutate decodes a JSON object, lets f change it and encodes it again.
 func apiMutate(t *testing.T, body []byte, f func(m map[string]any)) []byte {
@@ -241,19 +245,15 @@ func apiPort0(m map[string]any) map[string]any {
 	return apiService0(m)["ports"].([]any)[0].(map[string]any)
 }
 
-// apiExecutionsBody is a PUT /v1/executions body with the issue's
+// apiExecutionsBody is a PUT /v1/executions body with the example
 // execution under each id, all on backendPort.
 func apiExecutionsBody(t *testing.T, backendPort int, ids ...string) []byte {
 	t.Helper()
-	list := []any{}
+	req := apiv1.ExecutionsRequest{Executions: []execution.Execution{}}
 	for _, id := range ids {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal(apiIssueHook("start", strconv.Quote(id), backendPort), &m))
-		list = append(list, m["execution"])
+		req.Executions = append(req.Executions, apiIssueExecution(id, backendPort))
 	}
-	out, err := json.Marshal(map[string]any{"executions": list})
-	require.NoError(t, err)
-	return out
+	return apiJSON(req)
 }
 
 func apiEnv(path string) map[string]map[string]string {
@@ -470,7 +470,7 @@ func TestAPIHookLifecycle(t *testing.T) {
 	})
 
 	apiStep(t, "stop with only the id", func(t *testing.T) {
-		r := sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"43"}}`))
+		r := sc.post("/v1/hooks", apiStop("43"))
 		require.Equal(t, http.StatusOK, r.status, r)
 		got := apiDecode[apiHookReply](t, r)
 		require.Len(t, got.Routes, 1)
@@ -498,7 +498,7 @@ func TestAPIQueries(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for id := range startRoutes {
-			sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"`+id+`"}}`))
+			sc.post("/v1/hooks", apiStop(id))
 		}
 	})
 	waitBody(t, web+startRoutes["42"].Routes[0].Path+"/", "", "A ", 20*time.Second)
@@ -567,7 +567,7 @@ func TestAPIReadsAcrossReplicas(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.status, "execution %s started through replica A, read through B: %s", id, r)
 		assert.Equal(t, started.Routes, apiDecode[apiHookReply](t, r).Routes)
 
-		r = b.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"`+id+`"}}`))
+		r = b.post("/v1/hooks", apiStop(id))
 		require.Equal(t, http.StatusOK, r.status, r)
 		require.Len(t, apiDecode[apiHookReply](t, r).Routes, 1, "B's writer re-read what A wrote: %s", r)
 		r = a.get("/v1/executions/" + id)
@@ -596,7 +596,7 @@ func TestAPISync(t *testing.T) {
 		require.Len(t, got.Routes, 1)
 		routes[id] = got.Routes[0]
 	}
-	t.Cleanup(func() { sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"42"}}`)) })
+	t.Cleanup(func() { sc.post("/v1/hooks", apiStop("42")) })
 	keep, stale := routes["42"], routes["43"]
 	waitBody(t, web+keep.Path+"/", "", "A ", 20*time.Second)
 	waitBody(t, web+stale.Path+"/", "", "A ", 20*time.Second)
@@ -692,7 +692,9 @@ func TestAPIHealthAndMetrics(t *testing.T) {
 	t.Run("readyz", func(t *testing.T) {
 		r := sc.request(http.MethodGet, "/readyz", nil, apiNoAuth, 10*time.Second)
 		require.Equal(t, http.StatusOK, r.status, r)
-		assert.Equal(t, map[string]string{"status": "ready"}, apiDecode[map[string]string](t, r))
+		ready := apiDecode[readyReply](t, r)
+		assert.Equal(t, "ready", ready.Status)
+		require.NotNil(t, ready.Mirror, "the mirror GET /v1/traefik serves is described: %s", r)
 	})
 
 	m := sc.metrics()
@@ -756,7 +758,7 @@ func TestAPIRejectsBadInput(t *testing.T) {
 	// that has something in it.
 	r := sc.post("/v1/hooks", apiIssueHook("start", `"41"`, aPort))
 	require.Equal(t, http.StatusOK, r.status, r)
-	t.Cleanup(func() { sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"41"}}`)) })
+	t.Cleanup(func() { sc.post("/v1/hooks", apiStop("41")) })
 
 	valid := apiIssueHook("start", `"42"`, aPort)
 	mutate := func(f func(m map[string]any)) []byte { return apiMutate(t, valid, f) }
@@ -799,6 +801,11 @@ func TestAPIRejectsBadInput(t *testing.T) {
 		{name: "wrong token", body: valid, auth: "Bearer wrong-" + apiToken, status: 401, field: "Authorization"},
 		{name: "token without Bearer", body: valid, auth: apiToken, status: 401, field: "Authorization"},
 		{name: "wait without --traefik-api-url", path: "/v1/hooks?wait=20s", body: valid, status: 400, field: "wait"},
+		{name: "unknown field", body: mutate(func(m map[string]any) { m["bogus"] = 1 }), status: 400, field: "bogus"},
+		{name: "misspelt strip_prefix", body: mutate(func(m map[string]any) { apiPort0(m)["strip_prefx"] = true }), status: 400, field: port0 + ".strip_prefx"},
+		{name: "repeated key", body: []byte(`{"event":"stop","event":"start","execution":{"id":"42"}}`), status: 400, field: "event"},
+		{name: "malformed wait on stop", path: "/v1/hooks?wait=abc", body: []byte(`{"event":"stop","execution":{"id":"41"}}`), status: 400, field: "wait"},
+		{name: "malformed wait on prepare", path: "/v1/hooks?wait=abc", body: apiIssueHook("prepare", `"42"`, aPort), status: 400, field: "wait"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tc.path

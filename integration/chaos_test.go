@@ -1,6 +1,6 @@
 package integration
 
-// TestChaos is the chaos run of issue 7: a client drives 1,000 lifecycle
+// TestChaos is the chaos run: a client drives 1,000 lifecycle
 // hooks through two sidecar replicas (the real binary) while ZooKeeper's
 // leader is killed, the whole ensemble is frozen for longer than the
 // sidecars' session timeout, and one replica is SIGKILLed mid-burst. Then
@@ -15,12 +15,10 @@ package integration
 // hook whose caller gave up, applied after a newer one.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -37,7 +35,9 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/require"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/stats"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
@@ -144,8 +144,8 @@ type chaosAnswer struct {
 type chaosClient struct {
 	t        *testing.T
 	replicas []*harness.Sidecar
+	apis     []*harness.Client // one per replica
 	backends []*harness.Backend
-	http     *http.Client
 	start    time.Time
 
 	dispensed atomic.Int64 // hooks handed to workers
@@ -173,79 +173,73 @@ type chaosClient struct {
 
 func (c *chaosClient) since() time.Duration { return time.Since(c.start) }
 
-func chaosHookBody(event string, e *chaosExec, backendPort int) []byte {
-	if event == "stop" {
-		return []byte(fmt.Sprintf(`{"event":"stop","execution":{"id":%q}}`, e.id))
+// chaosHook is e's hook of event: its one service with one proxied port,
+// on backendPort when it starts; a stop carries only the id.
+func chaosHook(event string, e *chaosExec, backendPort int) apiv1.HookRequest {
+	if event == apiv1.EventStop {
+		return harness.StopHook(e.id)
 	}
-	port := ""
-	if event == "start" {
-		port = fmt.Sprintf(`,"external_ip":"127.0.0.1","external_port":%d`, backendPort)
+	port := execution.Port{Name: "web", PortNumber: 8080, Protocol: "tcp", Proxy: true, URLTemplate: "http://{ip_port}{proxy_path}"}
+	if event == apiv1.EventStart {
+		port.ExternalIP, port.ExternalPort = "127.0.0.1", backendPort
 	}
-	return []byte(fmt.Sprintf(`{"event":%q,"execution":{"id":%q,"name":"chaos","owner":"chaos","services":[{"name":"app0","ports":[`+
-		`{"name":"web","port_number":8080,"protocol":"tcp","proxy":true,"url_template":"http://{ip_port}{proxy_path}"%s}]}]}}`,
-		event, e.id, port))
+	return harness.Hook(event, execution.Execution{ID: execution.ID(e.id), Name: "chaos", Owner: "chaos",
+		Services: []execution.Service{{Name: "app0", Ports: []execution.Port{port}}}})
 }
 
-// post sends one hook to replica r; status 0 is a network error, -1 no
-// answer at all.
-func (c *chaosClient) post(r int, body []byte) (int, http.Header, []byte, time.Duration, error) {
+// errChaosHang marks a request that got no answer at all within
+// chaosRequestTimeout+chaosStallAllowance.
+var errChaosHang = errors.New("no answer")
+
+// post sends one hook to replica r; an error is a network error, or
+// errChaosHang.
+func (c *chaosClient) post(r int, hook apiv1.HookRequest) (*harness.Reply, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), chaosRequestTimeout+chaosStallAllowance)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.replicas[r].URL()+"/v1/hooks", bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, nil, 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+chaosToken)
 	start := time.Now()
-	resp, err := c.http.Do(req)
+	reply, err := c.apis[r].Hook(ctx, hook, "")
 	if err == nil {
-		var raw []byte
-		raw, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil {
-			return resp.StatusCode, resp.Header, raw, time.Since(start), nil
-		}
+		return reply, reply.Took, nil
 	}
-	took := time.Since(start)
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-		return -1, nil, nil, took, err
+		err = fmt.Errorf("%w: %w", errChaosHang, err)
 	}
-	return 0, nil, nil, took, err
-}
-
-type chaosHookReply struct {
-	Routes []struct {
-		ExecutionID string `json:"execution_id"`
-		Path        string `json:"path"`
-		Backend     string `json:"backend"`
-	} `json:"routes"`
+	return nil, time.Since(start), err
 }
 
 // runHook sends e's next hook until a 2xx answer, retrying 503s with
 // backoff and network errors on the other replica, within chaosHookBudget.
 func (c *chaosClient) runHook(n int, e *chaosExec) {
 	op := e.ops[e.next]
-	event := "start"
+	event := apiv1.EventStart
 	if op.stop {
-		event = "stop"
+		event = apiv1.EventStop
 	}
 	_, port := c.backends[op.backend].Addr()
-	body := chaosHookBody(event, e, port)
+	hook := chaosHook(event, e, port)
 	replica := ((n % len(c.replicas)) + len(c.replicas)) % len(c.replicas)
 	backoff := chaosMinBackoff
 	began := time.Now()
-	for {
-		status, header, raw, took, err := c.post(replica, body)
+	// send records every answer, with -1 for none at all and 0 for a
+	// network error.
+	send := func(context.Context) (*harness.Reply, error) {
+		r, took, err := c.post(replica, hook)
 		end := time.Now()
 		net := took - c.stalls.within(end.Add(-took), end)
-		a := chaosAnswer{At: c.since(), Hook: n, Exec: e.id, Op: op.String(), Replica: replica, Status: status, Took: took, Net: net}
+		a := chaosAnswer{At: c.since(), Hook: n, Exec: e.id, Op: op.String(), Replica: replica, Took: took, Net: net}
+		switch {
+		case errors.Is(err, errChaosHang):
+			a.Status = -1
+		case err == nil:
+			a.Status = r.Status
+		}
 		if err != nil {
 			a.Err = err.Error()
 		}
 		c.mu.Lock()
+		defer c.mu.Unlock()
 		c.answers = append(c.answers, a)
-		if status > 0 {
+		if a.Status > 0 {
 			c.maxAnswer = max(c.maxAnswer, took)
 			c.maxNet = max(c.maxNet, net)
 			c.answerTimes = append(c.answerTimes, took)
@@ -253,59 +247,74 @@ func (c *chaosClient) runHook(n int, e *chaosExec) {
 				c.late++
 			}
 		}
-		var wait time.Duration
-		done := false
-		switch {
-		case status == -1:
-			c.hangs++
-			replica = 1 - replica
-		case status == 0:
-			c.netRetried++
-			replica = 1 - replica
-			wait = 50 * time.Millisecond
-		case status == http.StatusOK:
-			c.ok++
-			c.max2xx = max(c.max2xx, took)
-			c.maxHook = max(c.maxHook, time.Since(began))
-			if problem := checkHookReply(e, op, c.backends, raw); problem != "" {
-				c.unexpected = append(c.unexpected, fmt.Sprintf("hook %d %s %s: %s", n, e.id, op, problem))
-			}
-			e.live, e.backend = !op.stop, op.backend
-			done = true
-		case status == http.StatusServiceUnavailable:
+		return r, err
+	}
+	// retry says how long to wait before the next try, or -1 when that
+	// would overrun the hook's budget (the test process's stalls not
+	// counted): the hook is then given up and its state unknown.
+	retry := func(wait time.Duration) time.Duration {
+		if spent := time.Since(began) - c.stalls.within(began, time.Now()); spent+wait > chaosHookBudget {
+			c.unanswered++
+			e.uncertain = true
+			return -1
+		}
+		return wait
+	}
+	policy := harness.RetryPolicy{
+		Wait: func(_ int, r *harness.Reply) time.Duration {
+			c.mu.Lock()
+			defer c.mu.Unlock()
 			c.retried503++
-			c.max503 = max(c.max503, took)
+			c.max503 = max(c.max503, r.Took)
 			if c.frozen != nil && c.frozen.Load() {
-				c.max503Frozen = max(c.max503Frozen, took)
+				c.max503Frozen = max(c.max503Frozen, r.Took)
 			}
-			if header.Get("Retry-After") == "" {
+			if r.Header.Get("Retry-After") == "" {
 				c.noRetryHdr++
 			}
 			// Jittered exponential backoff; the next try goes to the other
 			// replica, as the client spreads over both.
-			wait = backoff/2 + rand.N(backoff/2+1)
+			wait := backoff/2 + rand.N(backoff/2+1)
 			backoff = min(2*backoff, chaosMaxBackoff)
 			replica = 1 - replica
-		default:
-			c.unexpected = append(c.unexpected, fmt.Sprintf("hook %d %s %s: status %d: %s", n, e.id, op, status, chaosTrunc(string(raw), 300)))
-			e.uncertain = true
-			done = true
-		}
-		if spent := time.Since(began) - c.stalls.within(began, time.Now()); !done && spent+wait > chaosHookBudget {
-			c.unanswered++
-			e.uncertain = true
-			done = true
-		}
-		c.mu.Unlock()
-		if done {
-			return
-		}
-		time.Sleep(wait)
+			return retry(wait)
+		},
+		OnError: func(_ int, err error) time.Duration {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			var wait time.Duration
+			if errors.Is(err, errChaosHang) {
+				c.hangs++
+			} else {
+				c.netRetried++
+				wait = 50 * time.Millisecond
+			}
+			replica = 1 - replica
+			return retry(wait)
+		},
 	}
+	r, err := harness.Retry(context.Background(), policy, send)
+	if err != nil || r.Status == http.StatusServiceUnavailable {
+		return // given up within the policy: counted there
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r.Status == http.StatusOK {
+		c.ok++
+		c.max2xx = max(c.max2xx, r.Took)
+		c.maxHook = max(c.maxHook, time.Since(began))
+		if problem := checkHookReply(e, op, c.backends, r.Body); problem != "" {
+			c.unexpected = append(c.unexpected, fmt.Sprintf("hook %d %s %s: %s", n, e.id, op, problem))
+		}
+		e.live, e.backend = !op.stop, op.backend
+		return
+	}
+	c.unexpected = append(c.unexpected, fmt.Sprintf("hook %d %s %s: status %d: %s", n, e.id, op, r.Status, chaosTrunc(string(r.Body), 300)))
+	e.uncertain = true
 }
 
 func checkHookReply(e *chaosExec, op chaosOp, backends []*harness.Backend, raw []byte) string {
-	var reply chaosHookReply
+	var reply apiv1.HookResponse
 	if err := json.Unmarshal(raw, &reply); err != nil {
 		return fmt.Sprintf("undecodable answer %q: %v", chaosTrunc(string(raw), 200), err)
 	}
@@ -366,27 +375,75 @@ func TestChaos(t *testing.T) {
 		seed = v
 	}
 	t.Logf("seed %d (ZK_SIDECAR_CHAOS_SEED=%d repeats the hook sequence)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 7))
+	run := &chaosRun{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7))}
 
-	// --- the stack: 3-node ensemble, two replicas, Traefik, backends ---
+	run.startStack()
+	stopStalls := run.startClient()
+	defer stopStalls()
+	run.planHooks()
+	run.serveProbes()
+	figures := run.drive()
+	first, second := run.checkViews()
+	// The sidecars' own measure of every hook: the stalls subtracted from
+	// the client's times could hide a slow sidecar, this cannot.
+	figures.loggedHook = maxLoggedHook(run.replicas)
+	run.report(testStart, figures, first, second)
+	run.verdict(figures, first, second)
+}
+
+// chaosRun is one chaos run: its stack, its client and its executions,
+// shared by the run's phases in the order TestChaos calls them.
+type chaosRun struct {
+	t   *testing.T
+	ctx context.Context
+	// rng decides the hook sequence and the order the workers take it up.
+	rng *rand.Rand
+
+	ens      *harness.Ensemble
+	backends []*harness.Backend
+	replicas []*harness.Sidecar
+	tr       *harness.Traefik
+	stalls   *stallMeter
+	client   *chaosClient
+
+	execs  []*chaosExec // driven by the client
+	probes []*chaosExec // served before the chaos, probed through Traefik
+	all    []*chaosExec // both
+
+	frozen atomic.Bool // the ensemble is frozen
+}
+
+// chaosFigures are what the client run measured.
+type chaosFigures struct {
+	clientTook time.Duration
+	probes     *chaosProbeStats
+	// loggedHook is the longest hook the sidecars logged.
+	loggedHook time.Duration
+}
+
+// startStack starts the stack: a 3-node ensemble, two replicas, Traefik
+// and the backends.
+func (run *chaosRun) startStack() {
+	t, ctx := run.t, run.ctx
 	ens, err := harness.StartEnsemble(ctx, harness.EnsembleOptions{Nodes: 3})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ens.Close() })
 	leader, _ := ens.Leader()
 	t.Logf("own ensemble %s, leader node %d", ens.ConnectString(), leader)
+	run.ens = ens
 
-	backends := make([]*harness.Backend, chaosBackends)
-	for i := range backends {
+	run.backends = make([]*harness.Backend, chaosBackends)
+	for i := range run.backends {
 		b, err := harness.StartBackend(fmt.Sprintf("b%d", i))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = b.Close() })
-		backends[i] = b
+		run.backends[i] = b
 	}
 
 	bin, err := harness.SidecarBinary(ctx)
 	require.NoError(t, err)
-	replicas := make([]*harness.Sidecar, 2)
-	for i := range replicas {
+	run.replicas = make([]*harness.Sidecar, 2)
+	for i := range run.replicas {
 		// Replica 0 initialises the layout (and Traefik's root) first.
 		sctx, scancel := context.WithTimeout(ctx, time.Minute)
 		s, err := harness.StartSidecar(sctx, harness.SidecarOptions{
@@ -404,7 +461,7 @@ func TestChaos(t *testing.T) {
 		})
 		scancel()
 		require.NoError(t, err)
-		replicas[i] = s
+		run.replicas[i] = s
 		t.Cleanup(func() { _ = s.Close() })
 	}
 	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -412,13 +469,22 @@ func TestChaos(t *testing.T) {
 	tcancel()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tr.Close() })
+	run.tr = tr
+}
 
-	stalls := &stallMeter{}
-	stallCtx, stopStalls := context.WithCancel(ctx)
-	defer stopStalls()
-	go stalls.run(stallCtx)
-	client := &chaosClient{t: t, replicas: replicas, backends: backends, stalls: stalls,
-		http: &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2 * chaosWorkers}}}
+// startClient starts the stall meter and the client of both replicas, and
+// keeps every log on failure; it returns the stall meter's stop.
+func (run *chaosRun) startClient() (stop func()) {
+	t, replicas, tr, ens := run.t, run.replicas, run.tr, run.ens
+	run.stalls = &stallMeter{}
+	stallCtx, stopStalls := context.WithCancel(run.ctx)
+	go run.stalls.run(stallCtx)
+	hc := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 2 * chaosWorkers}}
+	client := &chaosClient{t: t, replicas: replicas, backends: run.backends, stalls: run.stalls}
+	for _, s := range replicas {
+		client.apis = append(client.apis, s.Client(harness.WithHTTPClient(hc)))
+	}
+	run.client = client
 	// On failure (or with ZK_SIDECAR_CHAOS_KEEP_LOGS=1) keep every log for
 	// a post-mortem: the harness removes the sidecars' directories on Close.
 	t.Cleanup(func() {
@@ -443,8 +509,13 @@ func TestChaos(t *testing.T) {
 		client.mu.Unlock()
 		t.Logf("chaos logs kept in %s", dir)
 	})
+	return stopStalls
+}
 
-	// --- executions, their paths (prepare) and hook sequences ---
+// planHooks makes the executions, asks for their paths (prepare) and
+// draws their hook sequences.
+func (run *chaosRun) planHooks() {
+	rng := run.rng
 	execs := make([]*chaosExec, chaosExecutions)
 	for i := range execs {
 		execs[i] = &chaosExec{id: fmt.Sprintf("c%d", i)}
@@ -454,7 +525,7 @@ func TestChaos(t *testing.T) {
 		probes[i] = &chaosExec{id: fmt.Sprintf("p%d", i), ops: []chaosOp{{backend: i % chaosBackends}}}
 	}
 	all := append(append([]*chaosExec{}, execs...), probes...)
-	prepareAll(t, client, all)
+	prepareAll(run.t, run.client, all)
 	// 1,000 hooks: every execution gets 3, and 100 of them a 4th.
 	order := rng.Perm(chaosExecutions)
 	for rank, i := range order {
@@ -467,23 +538,30 @@ func TestChaos(t *testing.T) {
 			execs[i].ops = append(execs[i].ops, op)
 		}
 	}
+	run.execs, run.probes, run.all = execs, probes, all
+}
 
-	// The probe executions are served before the chaos starts.
-	for i, p := range probes {
+// serveProbes starts the probe executions and waits until Traefik serves
+// them, before the chaos starts; the client's figures start afterwards.
+func (run *chaosRun) serveProbes() {
+	t, client := run.t, run.client
+	for i, p := range run.probes {
 		client.runHook(-1-i, p)
 		require.True(t, p.live, "probe execution %s not started", p.id)
 	}
-	for _, p := range probes {
-		waitBody(t, tr.WebURL()+p.path+"/", "", backends[p.backend].Name()+" ", time.Minute)
+	for _, p := range run.probes {
+		waitBody(t, run.tr.WebURL()+p.path+"/", "", run.backends[p.backend].Name()+" ", time.Minute)
 	}
 	client.mu.Lock()
 	client.answers, client.answerTimes, client.ok = nil, nil, 0
 	client.maxAnswer, client.maxNet, client.max2xx, client.maxHook = 0, 0, 0, 0
 	client.mu.Unlock()
+}
 
-	// --- the chaos script ---
-	var frozen atomic.Bool
-	client.frozen = &frozen
+// script is the chaos: the phases run while the client drives hooks, each
+// from its trigger on.
+func (run *chaosRun) script() []*chaosPhase {
+	t, ctx, ens, replicas, frozen := run.t, run.ctx, run.ens, run.replicas, &run.frozen
 	phases := []*chaosPhase{
 		{name: "kill the ZooKeeper leader, restart it", trigger: chaosTriggerLeader, run: func() error {
 			leader, err := ens.Leader()
@@ -555,11 +633,16 @@ func TestChaos(t *testing.T) {
 	for _, ph := range phases {
 		ph.done = make(chan struct{})
 	}
+	return phases
+}
 
-	// Probes through Traefik of routes served before the chaos, the whole
-	// run; those taken while the ensemble is frozen must all succeed.
-	var probeStats chaosProbeStats
-	probeCtx, stopProbes := context.WithCancel(ctx)
+// probe probes, through Traefik, the routes served before the chaos, the
+// whole run; those taken while the ensemble is frozen must all succeed.
+// It returns the probes' figures and their stop.
+func (run *chaosRun) probe() (*chaosProbeStats, func()) {
+	probes, tr, backends, stalls, client, frozen := run.probes, run.tr, run.backends, run.stalls, run.client, &run.frozen
+	probeStats := &chaosProbeStats{}
+	probeCtx, stopProbes := context.WithCancel(run.ctx)
 	probesDone := make(chan struct{})
 	go func() {
 		defer close(probesDone)
@@ -575,7 +658,7 @@ func TestChaos(t *testing.T) {
 			inFreeze := frozen.Load()
 			gctx, gcancel := context.WithTimeout(probeCtx, chaosProbeTimeout+chaosStallAllowance)
 			began := time.Now()
-			status, body, err := chaosGet(gctx, tr.WebURL()+p.path+"/")
+			status, body, err := harness.GetWith(gctx, chaosProbeClient, tr.WebURL()+p.path+"/", "")
 			end := time.Now()
 			gcancel()
 			if probeCtx.Err() != nil {
@@ -609,6 +692,19 @@ func TestChaos(t *testing.T) {
 			probeStats.mu.Unlock()
 		}
 	}()
+	return probeStats, func() {
+		stopProbes()
+		<-probesDone
+	}
+}
+
+// drive runs the client's 1,000 hooks from chaosWorkers workers while the
+// script runs and the probes probe.
+func (run *chaosRun) drive() chaosFigures {
+	t, client, execs := run.t, run.client, run.execs
+	client.frozen = &run.frozen
+	phases := run.script()
+	probeStats, stopProbes := run.probe()
 
 	// Hook tokens: paced, unpaced in the burst, held back at a trigger
 	// until the previous phase has ended.
@@ -645,7 +741,7 @@ func TestChaos(t *testing.T) {
 	}()
 
 	ready := make(chan *chaosExec, len(execs))
-	for _, i := range rng.Perm(len(execs)) {
+	for _, i := range run.rng.Perm(len(execs)) {
 		ready <- execs[i]
 	}
 	var remaining atomic.Int64
@@ -670,7 +766,6 @@ func TestChaos(t *testing.T) {
 	wg.Wait()
 	clientTook := client.since()
 	stopProbes()
-	<-probesDone
 	for _, ph := range phases {
 		<-ph.done
 		t.Logf("phase %q at %s took %s", ph.name, ph.began.Round(time.Millisecond), ph.took.Round(time.Millisecond))
@@ -678,10 +773,16 @@ func TestChaos(t *testing.T) {
 			t.Errorf("phase %q: %v", ph.name, ph.err)
 		}
 	}
+	return chaosFigures{clientTook: clientTook, probes: probeStats}
+}
 
-	// --- the invariant checker ---
-	conn := chaosConnect(t, ens.Servers())
-	first := checkChaosViews(t, conn, tr, all, backends, chaosConverge)
+// checkViews compares the client's, ZooKeeper's and Traefik's views, then
+// again once the garbage collector has removed every tombstone, and checks
+// that the checker can fail.
+func (run *chaosRun) checkViews() (first, second *chaosVerdict) {
+	t, tr, all, backends := run.t, run.tr, run.all, run.backends
+	conn := chaosConnect(t, run.ens.Servers())
+	first = checkChaosViews(t, conn, tr, all, backends, chaosConverge)
 	// Then let the garbage collector remove every tombstone and check again.
 	gcStart := time.Now()
 	gcErr := waitNoTombstones(conn, 2*time.Minute)
@@ -689,23 +790,21 @@ func TestChaos(t *testing.T) {
 	if gcErr != nil {
 		t.Errorf("garbage collection: %v", gcErr)
 	}
-	second := checkChaosViews(t, conn, tr, all, backends, chaosConverge)
+	second = checkChaosViews(t, conn, tr, all, backends, chaosConverge)
 	checkTheChecker(t, conn, tr, all, backends)
+	return first, second
+}
 
-	// --- figures ---
+// report prints the run's figures.
+func (run *chaosRun) report(testStart time.Time, figures chaosFigures, first, second *chaosVerdict) {
+	t, client, replicas, probeStats := run.t, run.client, run.replicas, figures.probes
+	clientTook, loggedHook := figures.clientTook, figures.loggedHook
 	sessions := make([]string, len(replicas))
 	for i, s := range replicas {
 		sessions[i] = sessionSummary(s.Logs())
 	}
-	sort.Slice(client.answerTimes, func(i, j int) bool { return client.answerTimes[i] < client.answerTimes[j] })
-	p99 := time.Duration(0)
-	if n := len(client.answerTimes); n > 0 {
-		p99 = client.answerTimes[n*99/100]
-	}
+	p99 := stats.Percentile(client.answerTimes, 99)
 	requests := len(client.answers)
-	// The sidecars' own measure of every hook: the stalls subtracted from
-	// the client's times could hide a slow sidecar, this cannot.
-	loggedHook := maxLoggedHook(replicas)
 	rows := [][2]string{
 		{"hooks sent (start/stop, 300 executions, 32 concurrent)", strconv.Itoa(chaosHooks)},
 		{"HTTP requests (with retries)", strconv.Itoa(requests)},
@@ -730,7 +829,7 @@ func TestChaos(t *testing.T) {
 		{"probes during the freeze: failed / total", fmt.Sprintf("%d / %d", probeStats.frozenFailed, probeStats.frozen)},
 		{"probes during the whole run: wrong / slow (> " + chaosProbeTimeout.String() + ") / total", fmt.Sprintf("%d / %d / %d", probeStats.wrong, probeStats.slow, probeStats.total)},
 		{"slowest probe through Traefik (stalls not counted)", probeStats.maxTook.Round(time.Millisecond).String()},
-		{"stalls of the test process (machine load)", stalls.summary()},
+		{"stalls of the test process (machine load)", run.stalls.summary()},
 		{"sidecar ZooKeeper sessions (replica 0 / 1)", sessions[0] + " / " + sessions[1]},
 		{"client run", clientTook.Round(time.Millisecond).String()},
 		{"whole test", time.Since(testStart).Round(time.Second).String()},
@@ -746,8 +845,11 @@ func TestChaos(t *testing.T) {
 		fmt.Printf("integration: chaos | %s\n", line)
 	}
 	t.Logf("chaos figures:%s", table.String())
+}
 
-	// --- verdict ---
+// verdict fails the run on what the client, the probes and the views saw.
+func (run *chaosRun) verdict(figures chaosFigures, first, second *chaosVerdict) {
+	t, client, probeStats, loggedHook := run.t, run.client, figures.probes, figures.loggedHook
 	for _, u := range client.unexpected {
 		t.Errorf("unexpected answer: %s", u)
 	}
@@ -797,16 +899,16 @@ func prepareAll(t *testing.T, c *chaosClient, execs []*chaosExec) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			status, _, raw, _, err := c.post(i%len(c.replicas), chaosHookBody("prepare", e, 0))
+			r, _, err := c.post(i%len(c.replicas), chaosHook(apiv1.EventPrepare, e, 0))
 			switch {
 			case err != nil:
 				errs[i] = err
-			case status != http.StatusOK:
-				errs[i] = fmt.Errorf("prepare %s: status %d: %s", e.id, status, chaosTrunc(string(raw), 300))
+			case r.Status != http.StatusOK:
+				errs[i] = fmt.Errorf("prepare %s: status %d: %s", e.id, r.Status, chaosTrunc(string(r.Body), 300))
 			default:
-				var reply chaosHookReply
-				if err := json.Unmarshal(raw, &reply); err != nil || len(reply.Routes) != 1 {
-					errs[i] = fmt.Errorf("prepare %s: %s", e.id, chaosTrunc(string(raw), 300))
+				var reply apiv1.HookResponse
+				if err := json.Unmarshal(r.Body, &reply); err != nil || len(reply.Routes) != 1 {
+					errs[i] = fmt.Errorf("prepare %s: %s", e.id, chaosTrunc(string(r.Body), 300))
 					return
 				}
 				e.path = reply.Routes[0].Path
@@ -1355,20 +1457,6 @@ func (m *stallMeter) summary() string {
 // chaosProbeClient opens a connection per probe and has no timeout of its
 // own: the caller's context bounds it.
 var chaosProbeClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
-
-func chaosGet(ctx context.Context, url string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := chaosProbeClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, string(b), err
-}
 
 var hookDurationPattern = regexp.MustCompile(`msg=hook .*duration=(\S+)`)
 

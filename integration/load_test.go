@@ -1,19 +1,16 @@
 package integration
 
-// A bounded load test of the HTTP API (issue 7): 200 concurrent clients on
+// A bounded load test of the HTTP API: 200 concurrent clients on
 // loopback, each posting start and stop hooks for executions of its own,
 // against one real sidecar on the shared ensemble. Every answer must be 200
 // or the documented 503 with Retry-After; the sidecar's peak memory must
 // stay under a fixed bound.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/stats"
 )
 
 const (
@@ -81,9 +80,7 @@ func (s *loadStats) percentile(p float64) time.Duration {
 	if len(s.latencies) == 0 {
 		return 0
 	}
-	sorted := append([]time.Duration(nil), s.latencies...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	return sorted[int(p*float64(len(sorted)-1))]
+	return stats.Percentile(s.latencies, p*100)
 }
 
 // runLoad has loadClients clients post a start then a stop for each of
@@ -99,49 +96,33 @@ func runLoad(t *testing.T, sc *apiSidecar, prefix string, backendPort int) *load
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 2 * time.Minute}
 
-	post := func(body []byte) {
-		for attempt := 0; ; attempt++ {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, sc.URL()+"/v1/hooks", bytes.NewReader(body))
-			if err != nil {
-				stats.add(-1, 0, err.Error())
-				return
-			}
-			req.Header.Set("Authorization", apiBearer)
-			req.Header.Set("Content-Type", "application/json")
+	api := sc.Client(harness.WithHTTPClient(client))
+	// Every answer is counted; a 503 is retried after its Retry-After (the
+	// policy gives up on one without a valid Retry-After).
+	send := func(hook apiv1.HookRequest) func(ctx context.Context) (*harness.Reply, error) {
+		return func(ctx context.Context) (*harness.Reply, error) {
 			start := time.Now()
-			resp, err := client.Do(req)
-			took := time.Since(start)
+			r, err := api.Hook(ctx, hook, "")
 			if err != nil {
-				stats.add(-1, took, "transport: "+err.Error())
-				return
+				stats.add(-1, time.Since(start), "transport: "+err.Error())
+				return nil, err
 			}
-			raw, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			switch resp.StatusCode {
+			problem := ""
+			switch r.Status {
 			case http.StatusOK:
-				stats.add(resp.StatusCode, took, "")
-				return
 			case http.StatusServiceUnavailable:
-				ra := resp.Header.Get("Retry-After")
-				problem := ""
-				secs, err := strconv.Atoi(ra)
-				if err != nil || secs < 1 {
-					problem = fmt.Sprintf("503 without a valid Retry-After (%q): %s", ra, raw)
-				}
-				stats.add(resp.StatusCode, took, problem)
-				if attempt >= 60 || problem != "" {
-					return
-				}
-				select {
-				case <-time.After(time.Duration(secs) * time.Second):
-				case <-ctx.Done():
-					return
+				if _, ok := r.RetryAfter(); !ok {
+					problem = fmt.Sprintf("503 without a valid Retry-After (%q): %s", r.Header.Get("Retry-After"), r.Body)
 				}
 			default:
-				stats.add(resp.StatusCode, took, fmt.Sprintf("status %d: %s", resp.StatusCode, truncateBytes(raw, 300)))
-				return
+				problem = fmt.Sprintf("status %d: %s", r.Status, truncateBytes(r.Body, 300))
 			}
+			stats.add(r.Status, r.Took, problem)
+			return r, nil
 		}
+	}
+	post := func(hook apiv1.HookRequest) {
+		_, _ = harness.Retry(ctx, harness.RetryPolicy{Tries: 61}, send(hook))
 	}
 
 	var wg sync.WaitGroup
@@ -156,8 +137,8 @@ func runLoad(t *testing.T, sc *apiSidecar, prefix string, backendPort int) *load
 			<-startLine
 			for e := 0; e < loadExecsPerClient; e++ {
 				id := fmt.Sprintf("%s%dx%d", prefix, c, e)
-				post(apiIssueHook("start", strconv.Quote(id), backendPort))
-				post([]byte(`{"event":"stop","execution":{"id":"` + id + `"}}`))
+				post(harness.Hook(apiv1.EventStart, apiIssueExecution(id, backendPort)))
+				post(harness.StopHook(id))
 			}
 		}(c)
 	}
@@ -170,26 +151,14 @@ func runLoad(t *testing.T, sc *apiSidecar, prefix string, backendPort int) *load
 
 func startLoadSidecar(t *testing.T, root, stateRoot string, args ...string) *apiSidecar {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary:    apiSidecarBinary(t),
+	return runSidecar(t, harness.SidecarOptions{
 		Servers:   env.servers,
 		RootKey:   root,
 		StateRoot: stateRoot,
-		Token:     apiToken,
 		KeySecret: "load-key-secret" + strings.ReplaceAll(stateRoot, "/", "-") + "-0123456789abcdef",
 		// Info level: 4,000 debug lines would measure the logger.
 		Args: append([]string{"--log-level=info", "--log-format=json"}, args...),
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sidecar %s log tail:\n%s", stateRoot, tail(s.Logs(), 6000))
-		}
-		_ = s.Close()
-	})
-	return &apiSidecar{Sidecar: s, t: t, stateRoot: stateRoot}
 }
 
 // TestLoadConcurrentHooks: 200 clients × 5 executions × (start + stop) =

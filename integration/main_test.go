@@ -120,8 +120,11 @@ func requireEnv(t *testing.T) {
 }
 
 // ensureRoot creates a Traefik root key before a Traefik watches it.
-func ensureRoot(root string) error {
-	conn, _, err := zk.Connect(env.servers, 10*time.Second, zk.WithLogInfo(false))
+func ensureRoot(root string) error { return ensureRootOn(env.servers, root) }
+
+// ensureRootOn is ensureRoot on another ensemble's servers.
+func ensureRootOn(servers []string, root string) error {
+	conn, _, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false))
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 )
 
 // webServeTimeout bounds how long a route may take to appear in Traefik.
@@ -55,25 +56,13 @@ func startWebSidecar(t *testing.T, o webSidecarOptions) *apiSidecar {
 	if o.rootKey == "" {
 		o.rootKey = sharedRoot
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary:    apiSidecarBinary(t),
+	return runSidecar(t, harness.SidecarOptions{
 		Servers:   env.servers,
 		RootKey:   o.rootKey,
 		StateRoot: o.stateRoot,
-		Token:     apiToken,
 		KeySecret: "web-key-secret" + strings.ReplaceAll(o.stateRoot, "/", "-") + "-0123456789abcdef",
 		Args:      append([]string{"--log-level=debug"}, o.args...),
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sidecar %s log tail:\n%s", o.stateRoot, tail(s.Logs(), 6000))
-		}
-		_ = s.Close()
-	})
-	return &apiSidecar{Sidecar: s, t: t, stateRoot: o.stateRoot}
 }
 
 // webPort is one port of a hook's service.
@@ -86,24 +75,16 @@ type webPort struct {
 // webHook is a hook for execution id with one service and its proxied ports.
 func webHook(t *testing.T, event, id, service string, ports ...webPort) []byte {
 	t.Helper()
-	var list []map[string]any
+	var list []execution.Port
 	for _, p := range ports {
 		ip, port := p.backend.Addr()
-		m := map[string]any{
-			"name": "web" + strconv.Itoa(p.number), "port_number": p.number, "protocol": "tcp", "proxy": true,
-			"url_template": "http://{ip_port}{proxy_path}", "external_ip": ip, "external_port": port,
-		}
-		if p.strip {
-			m["strip_prefix"] = true
-		}
-		list = append(list, m)
+		list = append(list, execution.Port{
+			Name: "web" + strconv.Itoa(p.number), PortNumber: p.number, Protocol: "tcp", Proxy: true,
+			URLTemplate: "http://{ip_port}{proxy_path}", ExternalIP: ip, ExternalPort: port, StripPrefix: p.strip,
+		})
 	}
-	body, err := json.Marshal(map[string]any{"event": event, "execution": map[string]any{
-		"id": id, "name": "webapp", "owner": "alice",
-		"services": []any{map[string]any{"name": service, "ports": list}},
-	}})
-	require.NoError(t, err)
-	return body
+	return apiJSON(harness.Hook(event, execution.Execution{ID: execution.ID(id), Name: "webapp", Owner: "alice",
+		Services: []execution.Service{{Name: service, Ports: list}}}))
 }
 
 // webStart posts a start hook, stops the execution at the end of the test,
@@ -112,7 +93,7 @@ func webStart(t *testing.T, sc *apiSidecar, id, service string, ports ...webPort
 	t.Helper()
 	r := sc.post("/v1/hooks", webHook(t, "start", id, service, ports...))
 	require.Equal(t, http.StatusOK, r.status, r)
-	t.Cleanup(func() { sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"`+id+`"}}`)) })
+	t.Cleanup(func() { sc.post("/v1/hooks", apiStop(id)) })
 	got := apiDecode[apiHookReply](t, r)
 	require.Len(t, got.Routes, len(ports), r)
 	out := map[int]apiRoute{}
@@ -265,7 +246,7 @@ func TestWebAppHostRouting(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "H: hi", string(msg))
 
-	r := sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"53"}}`))
+	r := sc.post("/v1/hooks", apiStop("53"))
 	require.Equal(t, http.StatusOK, r.status, r)
 	waitStatus(t, web+"/", host, http.StatusNotFound, webServeTimeout)
 }
@@ -391,7 +372,7 @@ func TestWebAppZoeUI(t *testing.T) {
 	route := webStart(t, sc2, "56", "notebook0", webPort{number: 8888, backend: app})[8888]
 	require.True(t, strings.HasPrefix(route.Path, "/zoe/proxy/"), route.Path)
 	waitBody(t, web+route.Path+"/tree", "", "N "+route.Path+"/tree\n", webServeTimeout)
-	r := sc2.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"56"}}`))
+	r := sc2.post("/v1/hooks", apiStop("56"))
 	require.Equal(t, http.StatusOK, r.status, r)
 	waitStatus(t, web+route.Path+"/tree", "", http.StatusNotFound, webServeTimeout)
 	served(t)
@@ -538,7 +519,7 @@ func TestWebAppTLS(t *testing.T) {
 		assert.NotEqual(t, http.StatusOK, plain.StatusCode, "plain HTTP on the TLS entry point")
 	}
 
-	r := sc.post("/v1/hooks", []byte(`{"event":"stop","execution":{"id":"55"}}`))
+	r := sc.post("/v1/hooks", apiStop("55"))
 	require.Equal(t, http.StatusOK, r.status, r)
 	deadline = time.Now().Add(webServeTimeout)
 	for {

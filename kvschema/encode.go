@@ -29,17 +29,24 @@ type KV struct {
 // directory on the way to a value holds "true", lists become /0, /1, ...
 // The result is sorted by key, so parents come before their children.
 func Encode(rootKey string, cfg *Configuration) ([]KV, error) {
-	rootPath, err := RootPath(rootKey)
-	if err != nil {
-		return nil, err
-	}
 	if cfg == nil {
+		if _, err := RootPath(rootKey); err != nil {
+			return nil, err
+		}
 		return nil, nil
 	}
 	if err := validateConfiguration(cfg); err != nil {
 		return nil, err
 	}
+	return encodeValid(rootKey, cfg)
+}
 
+// encodeValid is Encode of a configuration already checked.
+func encodeValid(rootKey string, cfg *Configuration) ([]KV, error) {
+	rootPath, err := RootPath(rootKey)
+	if err != nil {
+		return nil, err
+	}
 	node, err := parser.EncodeToNode(cfg, labelRoot, parser.EncoderToNodeOpts{OmitEmpty: true, TagName: parser.TagLabel})
 	if err != nil {
 		return nil, fmt.Errorf("encode configuration: %w", err)

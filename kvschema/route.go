@@ -101,7 +101,9 @@ func (r Route) Encode(rootKey string) ([]KV, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	all, err := Encode(rootKey, r.Configuration())
+	// Validate covers everything validateConfiguration would check of a
+	// one-route configuration.
+	all, err := encodeValid(rootKey, r.Configuration())
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +116,26 @@ func (r Route) Encode(rootKey string) ([]KV, error) {
 		}
 	}
 	return owned, nil
+}
+
+// Shape is what decides which znodes a route owns, its name aside: two
+// routes of one shape encode to the same keys and differ only in values, so
+// one becomes the other by value changes alone.
+type Shape struct {
+	EntryPoints  int
+	StripPrefix  bool
+	TLS          bool
+	CertResolver bool
+}
+
+// Shape of the route.
+func (r Route) Shape() Shape {
+	return Shape{
+		EntryPoints:  len(r.EntryPoints),
+		StripPrefix:  r.StripPrefix != "",
+		TLS:          r.TLS != nil,
+		CertResolver: r.TLS != nil && r.TLS.CertResolver != "",
+	}
 }
 
 // OwnedRoots are the top znodes of the route's subtrees; removing a route

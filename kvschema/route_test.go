@@ -324,3 +324,34 @@ func TestKickPath(t *testing.T) {
 	}
 	require.Len(t, seen, len(distinct))
 }
+
+// Shape is a structural key: two routes have the same shape exactly when
+// they encode to the same znodes, names aside.
+func TestRouteShapeMatchesEncodedKeys(t *testing.T) {
+	var variants []Route
+	for _, eps := range [][]string{nil, {}, {"web"}, {"websecure"}, {"web", "websecure"}} {
+		for _, strip := range []string{"", "/zoe/proxy/k", "/other"} {
+			for _, tls := range []*RouterTLSConfig{nil, {}, {CertResolver: "le"}, {CertResolver: "other"}} {
+				for _, backend := range []string{"http://10.0.0.1:80", "https://h.example:443"} {
+					variants = append(variants, Route{Name: "zsc-x", Rule: "Path(`/a`)", Backend: backend, EntryPoints: eps, StripPrefix: strip, TLS: tls})
+				}
+			}
+		}
+	}
+	keys := func(r Route) string {
+		kvs, err := r.Encode("traefik")
+		require.NoError(t, err)
+		var b strings.Builder
+		for _, kv := range kvs {
+			b.WriteString(kv.Key + "\n")
+		}
+		return b.String()
+	}
+	for _, a := range variants {
+		for _, b := range variants {
+			b.Name = "zsc-y"
+			sameKeys := keys(a) == strings.ReplaceAll(keys(b), "zsc-y", "zsc-x")
+			assert.Equal(t, sameKeys, a.Shape() == b.Shape(), "%+v vs %+v", a, b)
+		}
+	}
+}

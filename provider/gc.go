@@ -20,6 +20,14 @@ const (
 	gcQuietPerRoute = 8 * time.Millisecond
 )
 
+// changesKept is how many of the latest change records the garbage
+// collector keeps: a mirror further behind than that loads every record
+// again. A record is about as large as the routes its transaction changed.
+const changesKept = 1000
+
+// maxTrimOps bounds the deletes of one trimming transaction.
+const maxTrimOps = 500
+
 // QuietWindow is how long nothing may have changed before tombstones are
 // deleted: the configured window, or one derived from the tree size.
 func QuietWindow(configured time.Duration, meta state.Meta) time.Duration {
@@ -59,6 +67,9 @@ func (p *Provider) runGC(ctx context.Context) {
 		if _, err := p.collectIfQuiet(&quiet, window); err != nil && !errors.Is(err, zkstore.ErrConflict) {
 			p.log.Warn("garbage collection", "error", err)
 		}
+		if _, err := p.trimChanges(); err != nil && !errors.Is(err, zkstore.ErrConflict) {
+			p.log.Warn("trimming change records", "error", err)
+		}
 	}
 }
 
@@ -93,7 +104,6 @@ func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
 	if err != nil || len(names) == 0 {
 		return 0, err
 	}
-	p.gcRuns.Add(1)
 	var (
 		ops  []zkstore.Op
 		size int
@@ -140,7 +150,9 @@ func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
 	if meta.Tombstones < 0 {
 		meta.Tombstones = 0
 	}
-	metaData, err := json.Marshal(meta)
+	// Tombstoned routes are already absent from the mirrors: the change
+	// record is empty.
+	revOps, err := revisionOps(p.l, version, meta, state.Change{})
 	if err != nil {
 		return 0, err
 	}
@@ -148,7 +160,7 @@ func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ops = append([]zkstore.Op{zkstore.Set(p.l.revisionPath(), metaData, version)}, append(ops, kick...)...)
+	ops = append(revOps, append(ops, kick...)...)
 	if err := p.commit(ops); err != nil {
 		return 0, err
 	}
@@ -172,4 +184,33 @@ func (p *Provider) CollectGarbage(ctx context.Context, quietFor time.Duration) (
 	case <-time.After(quietFor):
 	}
 	return p.collectIfQuiet(&q, func(state.Meta) time.Duration { return quietFor })
+}
+
+// trimChanges deletes the change records older than the latest changesKept
+// revisions. Nobody else writes them, so the deletes need no revision
+// precondition; two replicas trimming at once make one of them conflict.
+func (p *Provider) trimChanges() (int, error) {
+	names, err := p.store.Children(p.l.changesPath())
+	if err != nil || len(names) <= changesKept {
+		return 0, err
+	}
+	_, version, _, err := p.readRevision()
+	if err != nil {
+		return 0, err
+	}
+	expired := expiredChanges(names, int64(version), changesKept)
+	trimmed := 0
+	for len(expired) > 0 {
+		n := min(len(expired), maxTrimOps)
+		ops := make([]zkstore.Op, n)
+		for i, name := range expired[:n] {
+			ops[i] = zkstore.Delete(p.l.changesPath()+"/"+name, zkstore.AnyVersion)
+		}
+		if err := p.store.Commit(ops); err != nil {
+			return trimmed, err
+		}
+		trimmed += n
+		expired = expired[n:]
+	}
+	return trimmed, nil
 }

@@ -66,14 +66,13 @@ type Config struct {
 	GCQuietWindow time.Duration
 	Logger        *slog.Logger
 	// OnCommit, if set, is told about every committed transaction.
-	OnCommit func(ops int, took time.Duration)
+	OnCommit func(took time.Duration)
 }
 
 // Stats are counters for tests and metrics.
 type Stats struct {
 	Transactions int64
 	Conflicts    int64
-	GCRuns       int64
 	GCDeleted    int64
 }
 
@@ -81,19 +80,22 @@ type Stats struct {
 type Provider struct {
 	cfg   Config
 	l     layout
-	store *zkstore.Store
+	store Store
 	log   *slog.Logger
 	queue chan *request
 	// view belongs to the writer goroutine (Run).
 	view writerView
 
-	transactions, conflicts, gcRuns, gcDeleted atomic.Int64
+	transactions, conflicts, gcDeleted atomic.Int64
 }
 
 // Result is the outcome of a start or stop.
 type Result struct {
 	// Routes are the execution's routes after a start, or the routes a stop removed.
 	Routes []state.Route
+	// Removed are the routes this change tombstoned, as they were before:
+	// a stop's, and on a start the routes it replaced or no longer wants.
+	Removed []state.Route
 	// Changed is false when nothing had to be written.
 	Changed bool
 	// Timing says where the time went, for the API's Server-Timing header.
@@ -114,7 +116,7 @@ type Timing struct {
 }
 
 // New checks the configuration; call Init before use and Run to serve.
-func New(store *zkstore.Store, cfg Config) (*Provider, error) {
+func New(store Store, cfg Config) (*Provider, error) {
 	root, err := kvschema.RootPath(cfg.RootKey)
 	if err != nil {
 		return nil, err
@@ -122,9 +124,9 @@ func New(store *zkstore.Store, cfg Config) (*Provider, error) {
 	if cfg.StateRoot == "" {
 		cfg.StateRoot = DefaultStateRoot
 	}
-	stateRoot := "/" + strings.Trim(cfg.StateRoot, "/")
-	if stateRoot == root || strings.HasPrefix(stateRoot+"/", root+"/") {
-		return nil, fmt.Errorf("state root %s must be outside Traefik's root %s (Traefik re-reads all of it)", stateRoot, root)
+	stateRoot, err := StateRootPath(root, cfg.StateRoot)
+	if err != nil {
+		return nil, err
 	}
 	if err := cfg.Settings.Validate(); err != nil {
 		return nil, err
@@ -147,12 +149,25 @@ func New(store *zkstore.Store, cfg Config) (*Provider, error) {
 	}, nil
 }
 
+// ErrStateRootInside is wrapped when the state root lies in Traefik's root.
+var ErrStateRootInside = errors.New("must be outside Traefik's root")
+
+// StateRootPath is the absolute path of the state root stateRoot, checked
+// to lie outside Traefik's root (the absolute path root): Traefik re-reads
+// everything under its root at every change.
+func StateRootPath(root, stateRoot string) (string, error) {
+	p := "/" + strings.Trim(stateRoot, "/")
+	if p == root || strings.HasPrefix(p+"/", root+"/") {
+		return "", fmt.Errorf("state root %s %w %s (Traefik re-reads all of it)", p, ErrStateRootInside, root)
+	}
+	return p, nil
+}
+
 // Stats returns the counters.
 func (p *Provider) Stats() Stats {
 	return Stats{
 		Transactions: p.transactions.Load(),
 		Conflicts:    p.conflicts.Load(),
-		GCRuns:       p.gcRuns.Load(),
 		GCDeleted:    p.gcDeleted.Load(),
 	}
 }
@@ -162,7 +177,7 @@ func (p *Provider) Stats() Stats {
 // sentinel, static routes) in one transaction with a kick. Safe to run on
 // every replica at every start.
 func (p *Provider) Init() error {
-	for _, dir := range []string{p.l.root, p.l.executionsPath(), p.l.tombstonesPath()} {
+	for _, dir := range []string{p.l.root, p.l.executionsPath(), p.l.tombstonesPath(), p.l.changesPath()} {
 		if err := p.store.EnsurePath(dir, []byte(kvschema.DirectoryValue)); err != nil {
 			return err
 		}
@@ -172,11 +187,15 @@ func (p *Provider) Init() error {
 		return err
 	}
 	for attempt := 0; attempt < maxConflictRetries; attempt++ {
-		ops, err := p.permanentOps()
+		ops, served, err := p.permanentOps()
 		if err != nil || len(ops) == 0 {
 			return err
 		}
-		metaData, version, _, err := p.readRevision()
+		_, version, meta, err := p.readRevision()
+		if err != nil {
+			return err
+		}
+		revOps, err := revisionOps(p.l, version, meta, state.Change{Upsert: served})
 		if err != nil {
 			return err
 		}
@@ -184,7 +203,7 @@ func (p *Provider) Init() error {
 		if err != nil {
 			return err
 		}
-		ops = append([]zkstore.Op{zkstore.Set(p.l.revisionPath(), metaData, version)}, append(ops, kick...)...)
+		ops = append(revOps, append(ops, kick...)...)
 		err = p.commit(ops)
 		if !errors.Is(err, zkstore.ErrConflict) {
 			return err
@@ -195,33 +214,65 @@ func (p *Provider) Init() error {
 
 // permanentOps creates whatever is missing of the shared directories, the
 // sentinel route and the static routes, and corrects changed values of the
-// static routes (value changes only: nothing is deleted); nothing when all
-// is in place.
-func (p *Provider) permanentOps() ([]zkstore.Op, error) {
+// static routes (value changes only: nothing is deleted), and records them
+// in the permanent record; nothing when all is in place. served are the
+// permanent routes, for the change record.
+func (p *Provider) permanentOps() (ops []zkstore.Op, served []kvschema.Route, err error) {
 	kvs, err := kvschema.SharedDirectories(p.l.rootKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, r := range append([]kvschema.Route{kvschema.SentinelRoute()}, p.cfg.StaticRoutes...) {
+	served = append([]kvschema.Route{kvschema.SentinelRoute()}, p.cfg.StaticRoutes...)
+	for _, r := range served {
 		encoded, err := r.Encode(p.l.rootKey)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		kvs = append(kvs, encoded...)
 	}
-	var ops []zkstore.Op
 	for _, kv := range kvs {
 		data, _, err := p.store.Get(kv.Key)
 		switch {
 		case errors.Is(err, zkstore.ErrNoNode):
 			ops = append(ops, zkstore.Create(kv.Key, []byte(kv.Value)))
 		case err != nil:
-			return nil, err
+			return nil, nil, err
 		case string(data) != kv.Value:
 			ops = append(ops, zkstore.Set(kv.Key, []byte(kv.Value), zkstore.AnyVersion))
 		}
 	}
-	return ops, nil
+	record, version, err := p.readPermanent()
+	if err != nil {
+		return nil, nil, err
+	}
+	if merged, changed := mergePermanent(record, served); changed {
+		data, err := json.Marshal(merged)
+		if err != nil {
+			return nil, nil, err
+		}
+		if version < 0 {
+			ops = append(ops, zkstore.Create(p.l.permanentPath(), data))
+		} else {
+			ops = append(ops, zkstore.Set(p.l.permanentPath(), data, version))
+		}
+	}
+	return ops, served, nil
+}
+
+// readPermanent reads the permanent record and its version (-1 when missing).
+func (p *Provider) readPermanent() (state.Permanent, int32, error) {
+	var record state.Permanent
+	data, stat, err := p.store.Get(p.l.permanentPath())
+	if errors.Is(err, zkstore.ErrNoNode) {
+		return record, -1, nil
+	}
+	if err != nil {
+		return record, -1, err
+	}
+	if err := json.Unmarshal(data, &record); err != nil {
+		return record, -1, fmt.Errorf("permanent record: %w", err)
+	}
+	return record, stat.Version, nil
 }
 
 // Prepare computes the routes an execution will get, writing nothing: Zoe
@@ -248,7 +299,7 @@ func (p *Provider) Start(ctx context.Context, e *execution.Execution) (Result, e
 
 // Stop tombstones every route of the execution; an unknown execution is a no-op.
 func (p *Provider) Stop(ctx context.Context, id execution.ID) (Result, error) {
-	if err := execution.ValidateID(id, "execution.id"); err != nil {
+	if err := execution.ValidateID(id, execution.Path("execution").Key("id")); err != nil {
 		return Result{}, err
 	}
 	return p.submit(ctx, &request{id: string(id), stop: true})
@@ -301,16 +352,13 @@ func (p *Provider) Sync(ctx context.Context, executions []execution.Execution, d
 	desired := map[string][]state.Route{}
 	for i := range executions {
 		e := &executions[i]
-		field := fmt.Sprintf("executions[%d]", i)
-		if err := e.Validate(field, true); err != nil {
+		at := execution.Path("executions").Index(i)
+		routes, err := execution.RoutesAt(e, at, p.cfg.Settings, p.cfg.Deriver, true)
+		if err != nil {
 			return SyncPlan{}, err
 		}
 		if _, dup := desired[string(e.ID)]; dup {
-			return SyncPlan{}, &execution.FieldError{Field: field + ".id", Message: "duplicate execution id"}
-		}
-		routes, err := execution.Routes(e, p.cfg.Settings, p.cfg.Deriver, true)
-		if err != nil {
-			return SyncPlan{}, err
+			return SyncPlan{}, at.Key("id").Errorf("duplicate execution id")
 		}
 		desired[string(e.ID)] = routes
 	}
@@ -354,62 +402,7 @@ func (p *Provider) Sync(ctx context.Context, executions []execution.Execution, d
 	return out, errors.Join(errs...)
 }
 
-func (p *Provider) readRevision() (data []byte, version int32, meta state.Meta, err error) {
-	data, stat, err := p.store.Get(p.l.revisionPath())
-	if err != nil {
-		return nil, 0, meta, fmt.Errorf("read revision: %w", err)
-	}
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, &meta); err != nil {
-			return nil, 0, meta, fmt.Errorf("revision record: %w", err)
-		}
-	}
-	return data, stat.Version, meta, nil
-}
-
-// readExecution returns the record and its version (-1 when missing).
-func (p *Provider) readExecution(id string) (*state.Execution, int32, error) {
-	data, stat, err := p.store.Get(p.l.executionPath(id))
-	if errors.Is(err, zkstore.ErrNoNode) {
-		return nil, -1, nil
-	}
-	if err != nil {
-		return nil, -1, err
-	}
-	var rec state.Execution
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, -1, fmt.Errorf("execution record %s: %w", id, err)
-	}
-	return &rec, stat.Version, nil
-}
-
-func (p *Provider) readAllExecutions() (map[string]*state.Execution, error) {
-	ids, err := p.store.Children(p.l.executionsPath())
-	if errors.Is(err, zkstore.ErrNoNode) {
-		// Nothing was ever written: no state root yet.
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	records := make([]*state.Execution, len(ids))
-	err = parallel(len(ids), func(i int) error {
-		rec, _, err := p.readExecution(ids[i])
-		records[i] = rec
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*state.Execution, len(ids))
-	for i, rec := range records {
-		if rec != nil {
-			out[ids[i]] = rec
-		}
-	}
-	return out, nil
-}
-
+// commit applies a transaction that writes.
 func (p *Provider) commit(ops []zkstore.Op) error {
 	start := time.Now()
 	err := p.store.Commit(ops)
@@ -417,7 +410,7 @@ func (p *Provider) commit(ops []zkstore.Op) error {
 	case err == nil:
 		p.transactions.Add(1)
 		if p.cfg.OnCommit != nil {
-			p.cfg.OnCommit(len(ops), time.Since(start))
+			p.cfg.OnCommit(time.Since(start))
 		}
 	case errors.Is(err, zkstore.ErrConflict):
 		p.conflicts.Add(1)
@@ -425,37 +418,13 @@ func (p *Provider) commit(ops []zkstore.Op) error {
 	return err
 }
 
-// parallel runs fn for 0..n-1 with bounded concurrency (reads pipeline on
-// one ZooKeeper session) and returns the first error.
-func parallel(n int, fn func(i int) error) error {
-	const workers = 16
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		next     atomic.Int64
-	)
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
+// check applies a transaction that only checks versions.
+func (p *Provider) check(ops []zkstore.Op) error {
+	err := p.store.Commit(ops)
+	if errors.Is(err, zkstore.ErrConflict) {
+		p.conflicts.Add(1)
 	}
-	wg.Wait()
-	return firstErr
+	return err
 }
 
 // Meta reads the counters kept in the revision znode.

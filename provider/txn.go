@@ -2,7 +2,9 @@ package provider
 
 import (
 	"encoding/json"
+	"fmt"
 	"path"
+	"strconv"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
@@ -25,6 +27,102 @@ func (l layout) executionPath(id string) string { return path.Join(l.executionsP
 func (l layout) tombstonePath(name string) string {
 	return path.Join(l.tombstonesPath(), name)
 }
+func (l layout) changesPath() string   { return l.stateRoot + "/changes" }
+func (l layout) permanentPath() string { return l.stateRoot + "/permanent" }
+func (l layout) changePath(revision int64) string {
+	return path.Join(l.changesPath(), changeName(revision))
+}
+
+// changeName zero-pads the revision (a znode version, at most 10 digits) so
+// that names sort as revisions do.
+func changeName(revision int64) string { return fmt.Sprintf("%010d", revision) }
+
+// parseChangeName is the inverse of changeName; false for other names.
+func parseChangeName(name string) (int64, bool) {
+	if len(name) != 10 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(name, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// revisionOps set the revision with the version planned against (the
+// precondition that serialises every writer) and leave the change record of
+// the revision that creates, so that replicas' mirrors can follow it.
+func revisionOps(l layout, version int32, meta state.Meta, change state.Change) ([]zkstore.Op, error) {
+	metaData, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	change.Revision = int64(version) + 1
+	record, err := json.Marshal(change)
+	if err != nil {
+		return nil, err
+	}
+	return []zkstore.Op{
+		zkstore.Set(l.revisionPath(), metaData, version),
+		zkstore.Create(l.changePath(change.Revision), record),
+	}, nil
+}
+
+// mirrorChange is what a transaction of these executions' changes does to
+// the served routes, for its change record.
+func mirrorChange(changes []executionChange) state.Change {
+	var out state.Change
+	for _, c := range changes {
+		out.Upsert = append(out.Upsert, c.served...)
+		out.Remove = append(out.Remove, c.unserved...)
+	}
+	return out
+}
+
+// expiredChanges are the change records to delete so that the newest keep
+// revisions remain (up to current): a replica that fell further behind
+// reloads everything instead. Names that are not change records are kept.
+func expiredChanges(names []string, current int64, keep int) []string {
+	var out []string
+	for _, n := range names {
+		if rev, ok := parseChangeName(n); ok && rev <= current-int64(keep) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// mergePermanent adds the routes kept in place now to the permanent record:
+// permanent routes are never removed, so one an older configuration named
+// stays in the record as it stays in Traefik's tree. changed is false when
+// the record already says all of it.
+func mergePermanent(record state.Permanent, routes []kvschema.Route) (merged state.Permanent, changed bool) {
+	byName := make(map[string]int, len(record.Routes))
+	merged.Routes = append(merged.Routes, record.Routes...)
+	for i, r := range merged.Routes {
+		byName[r.Name] = i
+	}
+	for _, r := range routes {
+		i, ok := byName[r.Name]
+		if !ok {
+			byName[r.Name] = len(merged.Routes)
+			merged.Routes = append(merged.Routes, r)
+			changed = true
+			continue
+		}
+		if !sameRoute(merged.Routes[i], r) {
+			merged.Routes[i] = r
+			changed = true
+		}
+	}
+	return merged, changed
+}
+
+func sameRoute(a, b kvschema.Route) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(x) == string(y)
+}
 
 // executionChange is the transaction part for one execution: pure, built
 // from the execution's current record and its plan.
@@ -36,6 +134,10 @@ type executionChange struct {
 	created, removed []state.Route
 	routesDelta      int
 	tombstonesDelta  int
+	// served are the routes created or changed, unserved the names of
+	// those tombstoned: the change record's share of this execution.
+	served   []kvschema.Route
+	unserved []string
 	// traefikVisible is true when something under Traefik's root changes,
 	// which needs a kick.
 	traefikVisible bool
@@ -53,10 +155,19 @@ const (
 	recordDeleted
 )
 
+// size approximates the change's share of the transaction: its ops and
+// its part of the change record.
 func (c executionChange) size() int {
 	n := 0
 	for _, op := range c.ops {
 		n += op.WireSize()
+	}
+	for _, r := range c.served {
+		data, _ := json.Marshal(r)
+		n += len(data) + 1
+	}
+	for _, name := range c.unserved {
+		n += len(name) + 3
 	}
 	return n
 }
@@ -78,6 +189,7 @@ func buildExecutionChange(l layout, revision int64, id string, recordVersion int
 		}
 		c.routes = append(c.routes, r)
 		c.created = append(c.created, r)
+		c.served = append(c.served, r.Traefik)
 		c.routesDelta++
 		return nil
 	}
@@ -93,6 +205,7 @@ func buildExecutionChange(l layout, revision int64, id string, recordVersion int
 		c.ops = append(c.ops, ops...)
 		c.ops = append(c.ops, zkstore.Create(l.tombstonePath(r.Traefik.Name), record))
 		c.removed = append(c.removed, r)
+		c.unserved = append(c.unserved, r.Traefik.Name)
 		c.routesDelta--
 		c.tombstonesDelta++
 		return nil
@@ -110,6 +223,9 @@ func buildExecutionChange(l layout, revision int64, id string, recordVersion int
 		}
 		c.ops = append(c.ops, ops...)
 		c.routes = append(c.routes, u.New)
+		if len(ops) > 0 {
+			c.served = append(c.served, u.New.Traefik)
+		}
 	}
 	for _, u := range p.Replace {
 		if err := tombstone(u.Old); err != nil {

@@ -406,11 +406,20 @@ func TestBuildExecutionChangeMixed(t *testing.T) {
 	assert.Equal(t, []state.Route{addedNamed}, c.created)
 	assert.Equal(t, []state.Route{gone}, c.removed)
 	assert.ElementsMatch(t, []state.Route{unchanged, updNew, addedNamed}, c.routes)
+	// The change record's share: what now serves, and what no longer does.
+	assert.Equal(t, []kvschema.Route{addedNamed.Traefik, updNew.Traefik}, c.served)
+	assert.Equal(t, []string{gone.Traefik.Name}, c.unserved)
 
 	size := 0
 	for _, o := range c.ops {
 		size += len(o.Path) + len(o.Data) + 64
 	}
+	for _, r := range c.served {
+		data, err := json.Marshal(r)
+		require.NoError(t, err)
+		size += len(data) + 1
+	}
+	size += len(gone.Traefik.Name) + 3
 	assert.Equal(t, size, c.size())
 }
 
@@ -523,6 +532,8 @@ func TestKickOps(t *testing.T) {
 
 func TestLayoutPaths(t *testing.T) {
 	assert.Equal(t, "/traefik-zk-sidecar/revision", testLayout.revisionPath())
+	assert.Equal(t, "/traefik-zk-sidecar/changes/0000000042", testLayout.changePath(42))
+	assert.Equal(t, "/traefik-zk-sidecar/permanent", testLayout.permanentPath())
 	assert.Equal(t, "/traefik-zk-sidecar/executions/42", testLayout.executionPath("42"))
 	assert.Equal(t, "/traefik-zk-sidecar/tombstones/zsc-x-1", testLayout.tombstonePath("zsc-x-1"))
 }
@@ -551,6 +562,136 @@ func TestBuildExecutionChangeRecord(t *testing.T) {
 			c, err := buildExecutionChange(testLayout, 9, "42", tt.recordVersion, tt.plan)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, c.record)
+		})
+	}
+}
+
+// changeCreate is the op creating the change record of revision.
+func changeCreate(t *testing.T, revision int64, upsert []kvschema.Route, remove ...string) string {
+	t.Helper()
+	data, err := json.Marshal(state.Change{Revision: revision, Upsert: upsert, Remove: remove})
+	require.NoError(t, err)
+	return create("/traefik-zk-sidecar/changes/"+changeName(revision), string(data))
+}
+
+// Every transaction sets the revision with the version it planned against
+// and creates the change record of the revision that makes.
+func TestRevisionOps(t *testing.T) {
+	r := testRoute("jupyter0", 8888, key8888, withName("zsc-356285bbd155c04b-8")).Traefik
+	change := state.Change{Upsert: []kvschema.Route{r}, Remove: []string{"zsc-a1b2c3d4e5f60718-3"}}
+	ops, err := revisionOps(testLayout, 7, state.Meta{Routes: 3, Tombstones: 1}, change)
+	require.NoError(t, err)
+	record, err := json.Marshal(state.Change{Revision: 8, Upsert: change.Upsert, Remove: change.Remove})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		set("/traefik-zk-sidecar/revision", `{"routes":3,"tombstones":1}`, 7),
+		create("/traefik-zk-sidecar/changes/0000000008", string(record)),
+	}, opStrings(ops))
+
+	// The garbage collector's transaction serves nothing new: an empty
+	// record keeps the revisions contiguous for the mirrors.
+	ops, err = revisionOps(testLayout, 0, state.Meta{}, state.Change{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		set("/traefik-zk-sidecar/revision", `{"routes":0,"tombstones":0}`, 0),
+		create("/traefik-zk-sidecar/changes/0000000001", `{"revision":1}`),
+	}, opStrings(ops))
+}
+
+func TestMirrorChange(t *testing.T) {
+	a := testRoute("a0", 1, strings.Repeat("1", 64), withName("zsc-1111111111111111-2")).Traefik
+	b := testRoute("b0", 2, strings.Repeat("2", 64), withName("zsc-2222222222222222-2")).Traefik
+	tests := []struct {
+		name    string
+		changes []executionChange
+		want    state.Change
+	}{
+		{"nothing", nil, state.Change{}},
+		{"one execution", []executionChange{{served: []kvschema.Route{a}, unserved: []string{"zsc-x-1"}}},
+			state.Change{Upsert: []kvschema.Route{a}, Remove: []string{"zsc-x-1"}}},
+		{"two executions, in order", []executionChange{{served: []kvschema.Route{a}}, {served: []kvschema.Route{b}, unserved: []string{"zsc-y-1"}}},
+			state.Change{Upsert: []kvschema.Route{a, b}, Remove: []string{"zsc-y-1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, mirrorChange(tt.changes))
+		})
+	}
+}
+
+func TestChangeName(t *testing.T) {
+	assert.Equal(t, "0000000001", changeName(1))
+	assert.Equal(t, "2147483647", changeName(1<<31-1))
+	assert.Less(t, changeName(99), changeName(100), "names sort as revisions")
+	for _, tt := range []struct {
+		name string
+		rev  int64
+		ok   bool
+	}{
+		{"0000000042", 42, true},
+		{"2147483647", 1<<31 - 1, true},
+		{"42", 0, false},
+		{"00000000x2", 0, false},
+		{"-000000042", 0, false},
+	} {
+		rev, ok := parseChangeName(tt.name)
+		assert.Equal(t, tt.ok, ok, tt.name)
+		assert.Equal(t, tt.rev, rev, tt.name)
+	}
+}
+
+func TestExpiredChanges(t *testing.T) {
+	names := func(revs ...int64) []string {
+		var out []string
+		for _, r := range revs {
+			out = append(out, changeName(r))
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		names   []string
+		current int64
+		keep    int
+		want    []string
+	}{
+		{"fewer than kept", names(1, 2, 3), 3, 5, nil},
+		{"exactly the kept ones", names(3, 4, 5), 5, 3, nil},
+		{"older ones go", names(1, 2, 3, 4, 5), 5, 3, names(1, 2)},
+		{"any order", names(5, 1, 4, 2), 5, 3, names(1, 2)},
+		{"other names stay", append(names(1, 9), "junk"), 9, 3, names(1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, expiredChanges(tt.names, tt.current, tt.keep))
+		})
+	}
+}
+
+func TestMergePermanent(t *testing.T) {
+	sentinel := kvschema.SentinelRoute()
+	ui := kvschema.Route{Name: "zsc-static-zoe-ui", Rule: "PathPrefix(`/zoe`)", Backend: "http://10.0.0.9:5001"}
+	moved := ui
+	moved.Backend = "http://10.0.0.10:5001"
+	tests := []struct {
+		name        string
+		record      []kvschema.Route
+		routes      []kvschema.Route
+		want        []kvschema.Route
+		wantChanged bool
+	}{
+		{"no record yet", nil, []kvschema.Route{sentinel, ui}, []kvschema.Route{sentinel, ui}, true},
+		{"all in place", []kvschema.Route{sentinel, ui}, []kvschema.Route{sentinel, ui}, []kvschema.Route{sentinel, ui}, false},
+		{"a static route moved", []kvschema.Route{sentinel, ui}, []kvschema.Route{sentinel, moved}, []kvschema.Route{sentinel, moved}, true},
+		// Permanent routes are never removed from Traefik's tree, so
+		// neither from the record.
+		{"no longer configured", []kvschema.Route{sentinel, ui}, []kvschema.Route{sentinel}, []kvschema.Route{sentinel, ui}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, changed := mergePermanent(state.Permanent{Routes: tt.record}, tt.routes)
+			assert.Equal(t, tt.want, got.Routes)
+			assert.Equal(t, tt.wantChanged, changed)
 		})
 	}
 }

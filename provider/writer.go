@@ -2,13 +2,10 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"time"
 
-	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
@@ -52,24 +49,31 @@ func (p *Provider) submit(ctx context.Context, r *request) (Result, error) {
 	}
 }
 
-// dropAbandoned answers and removes the requests whose caller has gone
-// (its context ended, e.g. the HTTP client timed out). Such a request may
-// have waited behind slow transactions; by now its caller may have sent a
-// newer hook for the same execution through another replica, and planning
-// the stale one against the fresh state would undo that (re-create the
-// routes of a stopped execution). Checked before every planning, conflict
-// retries included; once a plan is committed, the revision precondition
-// orders it before anything planned later.
-func dropAbandoned(batch []*request) []*request {
-	kept := batch[:0]
+// dropAbandoned separates the requests whose caller has gone (its context
+// ended, e.g. the HTTP client timed out). Such a request may have waited
+// behind slow transactions; by now its caller may have sent a newer hook
+// for the same execution through another replica, and planning the stale
+// one against the fresh state would undo that (re-create the routes of a
+// stopped execution). Checked before every planning, conflict retries
+// included; once a plan is committed, the revision precondition orders it
+// before anything planned later.
+func dropAbandoned(batch []*request) (kept, abandoned []*request) {
+	kept = batch[:0:0]
 	for _, r := range batch {
 		if r.ctx != nil && r.ctx.Err() != nil {
-			r.done <- requestResult{err: r.ctx.Err()}
+			abandoned = append(abandoned, r)
 			continue
 		}
 		kept = append(kept, r)
 	}
-	return kept
+	return kept, abandoned
+}
+
+// answer tells requests their outcome; the writer answers nowhere else.
+func answer(reqs []*request, outcome func(i int, r *request) requestResult) {
+	for i, r := range reqs {
+		r.done <- outcome(i, r)
+	}
 }
 
 // Run serves the write queue and the garbage collector until ctx ends.
@@ -120,12 +124,15 @@ func splitBatch(pending []*request) (batch, rest []*request) {
 // re-reading and re-planning after a conflict with another writer.
 func (p *Provider) applyBatch(batch []*request) {
 	conflicts := 0
-	for {
-		if batch = dropAbandoned(batch); len(batch) == 0 {
+	for len(batch) > 0 {
+		var abandoned []*request
+		batch, abandoned = dropAbandoned(batch)
+		answer(abandoned, func(_ int, r *request) requestResult { return requestResult{err: r.ctx.Err()} })
+		if len(batch) == 0 {
 			return
 		}
 		reloaded := !p.view.valid
-		applied, err := p.applyOnce(batch)
+		txn, err := p.applyOnce(batch)
 		if err != nil {
 			// A failed or unknown outcome leaves the view unproven.
 			p.view = writerView{}
@@ -141,143 +148,66 @@ func (p *Provider) applyBatch(batch []*request) {
 			continue
 		}
 		if err != nil {
-			for _, r := range batch {
-				r.done <- requestResult{err: err}
-			}
+			answer(batch, func(int, *request) requestResult { return requestResult{err: err} })
 			return
 		}
-		batch = batch[applied:]
+		answer(batch[:txn.answered], func(i int, _ *request) requestResult { return txn.answers[i] })
+		batch = batch[txn.answered:]
 	}
 }
 
-// applyOnce commits one transaction holding the first requests of the batch
-// that fit, answers them, and says how many it answered.
-func (p *Provider) applyOnce(batch []*request) (int, error) {
+// applyOnce is the writer's I/O: it reads what the plan needs (the view,
+// when it is not valid, and the records of executions that have one),
+// packs the first requests of the batch into one transaction, and commits
+// it. The packed transaction's answers carry the time each step took.
+func (p *Provider) applyOnce(batch []*request) (packedTxn, error) {
 	began := time.Now()
 	if !p.view.valid {
 		v, err := p.loadView()
 		if err != nil {
-			return 0, err
+			return packedTxn{}, err
 		}
 		p.view = v
 	}
-	version, meta := p.view.version, p.view.meta
-	revision := int64(version) + 1
-
-	// Only executions that have a record need a read: its routes are the
-	// plan's current state and its version the precondition.
-	type current struct {
-		rec     *state.Execution
-		version int32
-	}
-	currents := make([]current, len(batch))
+	current := make([]currentRecord, len(batch))
 	err := parallel(len(batch), func(i int) error {
-		currents[i].version = -1
+		current[i].version = -1
 		if !p.view.has(batch[i].id) {
 			return nil
 		}
-		rec, v, err := p.readExecution(batch[i].id)
-		currents[i] = current{rec, v}
+		var err error
+		current[i].rec, current[i].version, err = p.readExecution(batch[i].id)
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return packedTxn{}, err
 	}
 	read := time.Now()
-
-	var (
-		ops            []zkstore.Op
-		size           int
-		traefikVisible bool
-		results        []Result
-		changes        []executionChange
-		ids            []string
-	)
-	n := 0
-	for i, r := range batch {
-		var have []state.Route
-		if currents[i].rec != nil {
-			have = currents[i].rec.Routes
-		}
-		var pl plan.Plan
-		if !r.stop {
-			pl = plan.Compute(r.desired, have)
-		} else {
-			pl = plan.Compute(nil, have)
-		}
-		change, err := buildExecutionChange(p.l, revision, r.id, currents[i].version, pl)
-		if err != nil {
-			if n == 0 {
-				r.done <- requestResult{err: err}
-				return 1, nil
-			}
-			break
-		}
-		if size+change.size() > p.cfg.MaxTxnBytes {
-			if n == 0 {
-				r.done <- requestResult{err: fmt.Errorf("%w: execution %s needs %d bytes, limit %d", ErrTooLarge, r.id, change.size(), p.cfg.MaxTxnBytes)}
-				return 1, nil
-			}
-			break
-		}
-		ops = append(ops, change.ops...)
-		size += change.size()
-		traefikVisible = traefikVisible || change.traefikVisible
-		meta.Routes += change.routesDelta
-		meta.Tombstones += change.tombstonesDelta
-		res := Result{Changed: len(change.ops) > 0, Routes: change.routes}
-		if r.stop {
-			res.Routes = change.removed
-		}
-		results = append(results, res)
-		changes = append(changes, change)
-		ids = append(ids, r.id)
-		n++
+	txn, err := pack(p.l, p.cfg.MaxTxnBytes, p.view, batch, current)
+	if err != nil {
+		return packedTxn{}, err
 	}
-
 	planned := time.Now()
-	if len(ops) > 0 {
-		metaData, err := json.Marshal(meta)
-		if err != nil {
-			return 0, err
+	switch {
+	case txn.refused:
+	case txn.checkOnly:
+		if err := p.check(txn.ops); err != nil {
+			return packedTxn{}, err
 		}
-		// Setting the revision with the version planned against is the
-		// precondition that serialises writers across replicas.
-		ops = append([]zkstore.Op{zkstore.Set(p.l.revisionPath(), metaData, version)}, ops...)
-		if traefikVisible {
-			kick, err := kickOps(p.l, revision)
-			if err != nil {
-				return 0, err
-			}
-			ops = append(ops, kick...)
+	default:
+		if err := p.commit(txn.ops); err != nil {
+			return packedTxn{}, err
 		}
-		if err := p.commit(ops); err != nil {
-			return 0, err
-		}
-		p.view.committed(meta, changes, ids)
-	} else {
-		// Nothing to write is an answer too ("already started", "nothing
-		// to stop"), and it rests on the view: another replica may have
-		// started the execution meanwhile. A check of the revision's
-		// version, ordered by the leader like a write, proves the view
-		// current; a conflict makes the writer reload and re-plan.
-		if err := p.store.Commit([]zkstore.Op{zkstore.Check(p.l.revisionPath(), version)}); err != nil {
-			if errors.Is(err, zkstore.ErrConflict) {
-				p.conflicts.Add(1)
-			}
-			return 0, err
-		}
+		p.view.committed(txn.meta, txn.changes, txn.ids)
 	}
 	done := time.Now()
-	for i := 0; i < n; i++ {
-		state.SortRoutes(results[i].Routes)
-		results[i].Timing = Timing{
+	for i := range txn.answers {
+		txn.answers[i].result.Timing = Timing{
 			Wait:   began.Sub(batch[i].enqueued),
 			Read:   read.Sub(began),
 			Plan:   planned.Sub(read),
 			Commit: done.Sub(planned),
 		}
-		batch[i].done <- requestResult{result: results[i]}
 	}
-	return n, nil
+	return txn, nil
 }

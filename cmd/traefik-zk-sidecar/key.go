@@ -68,6 +68,7 @@ and the routing settings, not ZooKeeper.`,
 	cmd.Flags().StringVar(&service, "service", "", "service instance name, e.g. jupyter0")
 	cmd.Flags().IntVar(&port, "port", 0, "container port number (the ZApp port_number)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	config.RegisterFlags(cmd.Flags(), keySettings...)
 	for _, f := range []string{"execution", "service", "port"} {
 		_ = cmd.MarkFlagRequired(f)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -44,16 +45,37 @@ func newRootCmd(environ []string) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate(versionText() + "\n")
-	config.RegisterFlags(root.PersistentFlags())
 	root.AddCommand(
 		newServeCmd(environ),
 		newKeyCmd(environ),
 		newRoutesCmd(environ),
 		newSyncCmd(environ),
+		newZKTLSProxyCmd(environ),
 		newVersionCmd(),
 	)
 	return root
 }
+
+// The settings each command has flags for; serve has them all. Environment
+// variables and the --config file may still set any setting.
+var (
+	logSettings   = []string{"log-level", "log-format", "config"}
+	zkTLSSettings = []string{"zk-tls-ca-file", "zk-tls-cert-file", "zk-tls-key-file", "zk-tls-verify-hostname"}
+	// zkSettings connect to ZooKeeper.
+	zkSettings = slices.Concat([]string{"traefik-zk-ips", "zk-user", "zk-password", "zk-session-timeout", "zk-op-timeout"}, zkTLSSettings)
+	// deriveSettings derive keys, paths and host names.
+	deriveSettings = []string{"key-secret", "key-secret-file", "deployment-name", "traefik-base-url", "routing", "proxy-domain"}
+
+	// key derives a route offline.
+	keySettings = append(slices.Clone(deriveSettings), "config")
+	// routes reads ZooKeeper.
+	routesSettings = slices.Concat(zkSettings, []string{"traefik-root-key", "state-root", "public-url"}, logSettings)
+	// sync reads and writes ZooKeeper and builds routes as serve does.
+	syncSettings = slices.Concat(zkSettings, deriveSettings, []string{"traefik-root-key", "state-root", "public-url",
+		"entrypoints", "tls", "cert-resolver", "zoe-ui-url", "zoe-ui-path", "zk-reader-user", "zk-reader-password"}, logSettings)
+	// zk-tls-proxy relays plain ZooKeeper clients over TLS.
+	zkProxySettings = slices.Concat([]string{"traefik-zk-ips"}, zkTLSSettings, logSettings)
+)
 
 // loadConfig reads the settings for a command.
 func loadConfig(cmd *cobra.Command, environ []string) (config.Config, error) {

@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -103,6 +106,10 @@ func TestKey(t *testing.T) {
 			[]string{`"service" not set`}},
 		{"bad setting", env, []string{"--execution", "42", "--service", "s", "--port", "1", "--routing", "foo"},
 			[]string{`invalid --routing "foo"`}},
+		{"upper case in host routing", env, []string{"--execution", "ABC", "--service", "s", "--port", "1", "--routing", "host", "--proxy-domain", "a.example"},
+			[]string{"invalid --execution", "must be lower case in host routing"}},
+		{"upper-case service in host routing", env, []string{"--execution", "abc", "--service", "S", "--port", "1", "--routing", "host", "--proxy-domain", "a.example"},
+			[]string{"invalid --service", "must be lower case in host routing"}},
 		{"host name too long", env, []string{"--execution", "42", "--service", strings.Repeat("s", 60), "--port", "1", "--routing", "host", "--proxy-domain", "a.example"},
 			[]string{"--service, --execution or --deployment-name", "DNS label"}},
 	} {
@@ -178,11 +185,39 @@ func TestCommandsNeedZooKeeperServers(t *testing.T) {
 	assert.Contains(t, err.Error(), "no key secret")
 }
 
-func TestEverySettingIsAGlobalFlag(t *testing.T) {
+// Each command has flags for the settings it uses and no others; serve
+// uses them all.
+func TestCommandsShowOnlyTheirFlags(t *testing.T) {
 	root := newRootCmd(nil)
-	for _, s := range config.Settings() {
-		assert.NotNil(t, root.PersistentFlags().Lookup(s.Flag), s.Flag)
+	commands := map[string]*cobra.Command{}
+	for _, c := range root.Commands() {
+		commands[c.Name()] = c
 	}
+	for _, s := range config.Settings() {
+		assert.NotNil(t, commands["serve"].Flags().Lookup(s.Flag), "serve --%s", s.Flag)
+		assert.Nil(t, root.PersistentFlags().Lookup(s.Flag), "--%s is not global", s.Flag)
+	}
+	has := func(name string, want ...string) {
+		t.Helper()
+		help, err := run(t, nil, name, "--help")
+		require.NoError(t, err)
+		var got []string
+		commands[name].Flags().VisitAll(func(f *pflag.Flag) { got = append(got, f.Name) })
+		assert.ElementsMatch(t, want, got, "%s's flags", name)
+		for _, f := range got {
+			assert.Contains(t, help, "--"+f, "%s --help", name)
+		}
+		for _, s := range config.Settings() {
+			if !slices.Contains(got, s.Flag) {
+				assert.NotContains(t, help, "--"+s.Flag+" ", "%s --help", name)
+			}
+		}
+	}
+	has("version")
+	has("key", append([]string{"execution", "service", "port", "json"}, keySettings...)...)
+	has("routes", append([]string{"json"}, routesSettings...)...)
+	has("sync", append([]string{"file", "dry-run", "json"}, syncSettings...)...)
+	has("zk-tls-proxy", append([]string{"proxy-listen"}, zkProxySettings...)...)
 }
 
 func TestReadExecutions(t *testing.T) {
@@ -197,7 +232,9 @@ func TestReadExecutions(t *testing.T) {
 		{"null list", `{"executions":null}`, nil, `no "executions" list`},
 		{"not json", `executions`, nil, `not {"executions": [...]}`},
 		{"bad id", `{"executions":[{"id":1.5}]}`, nil, "string or an integer"},
-		{"trailing", `{"executions":[]} {}`, nil, "trailing data"},
+		{"trailing", `{"executions":[]} {}`, nil, "after top-level value"},
+		{"unknown field", `{"executions":[{"id":1,"servces":[]}]}`, nil, "executions[0].servces: unknown field"},
+		{"repeated key", `{"executions":[],"executions":[{"id":1}]}`, nil, "executions: given twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := readExecutions("-", strings.NewReader(tc.body))
@@ -241,7 +278,7 @@ func TestPrintPlan(t *testing.T) {
 	require.NoError(t, printPlan(&b, sp, true))
 	assert.Equal(t, `execution 7: 1 to create, 1 to update, 0 to delete
   + api0:8080 /zoe/proxy/api0 -> http://10.0.0.1:2
-  ~ web0:80 /zoe/proxy/web0 -> http://10.0.0.2:1
+  ~ web0:80 /zoe/proxy/web0 http://10.0.0.1:1 -> http://10.0.0.2:1
 execution 8: 0 to create, 0 to update, 1 to delete
   - db0:5432 /zoe/proxy/db0
 dry run: 2 executions would change; nothing written

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 )
 
@@ -47,6 +48,7 @@ Needs no token; the key secret is not used.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the shape of GET /v1/routes)")
+	config.RegisterFlags(cmd.Flags(), routesSettings...)
 	return cmd
 }
 

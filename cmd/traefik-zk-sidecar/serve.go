@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,7 +37,7 @@ const (
 )
 
 func newServeCmd(environ []string) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the HTTP API Zoe's lifecycle hooks call",
 		Long: `Serve the HTTP API (POST /v1/hooks, GET /v1/routes, GET /v1/executions/{id},
@@ -53,6 +54,8 @@ in step. Needs --traefik-zk-ips, an API token and a key secret.`,
 			return serve(ctx, cfg, newLogger(cfg, cmd.ErrOrStderr()))
 		},
 	}
+	config.RegisterFlags(cmd.Flags())
+	return cmd
 }
 
 // serveRequirements checks what serve needs before it touches the network,
@@ -61,8 +64,9 @@ func serveRequirements(cfg config.Config) (string, *keys.Deriver, error) {
 	token, tokenErr := cfg.ResolveToken()
 	deriver, keyErr := cfg.Deriver()
 	_, zkErr := cfg.ZooKeeperServers()
+	_, traefikTokenErr := cfg.ResolveTraefikToken()
 	var problems []string
-	for _, err := range []error{tokenErr, keyErr, zkErr} {
+	for _, err := range []error{tokenErr, keyErr, zkErr, traefikTokenErr} {
 		if err != nil {
 			problems = append(problems, "  - "+err.Error())
 		}
@@ -84,6 +88,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	slog.SetDefault(log)
+	traefikToken, _ := cfg.ResolveTraefikToken() // checked by serveRequirements
+	apiTLS, err := cfg.APITLS()
+	if err != nil {
+		return fmt.Errorf("serve: refusing to start: %w", err)
+	}
 
 	// Bind first: a taken port fails at once, not after ZooKeeper.
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -91,6 +100,20 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s (--listen): %w", cfg.Listen, err)
 	}
 	defer ln.Close()
+	if apiTLS != nil {
+		// Handshakes happen in the server's connection goroutines, bounded
+		// by its read timeouts; failures are logged by ErrorLog.
+		ln = tls.NewListener(ln, apiTLS)
+	}
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		// Plain HTTP, as scrapers expect: an address the operator chose
+		// to keep apart from the API's.
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.MetricsListen, err)
+		}
+		defer metricsLn.Close()
+	}
 	log.Info("starting traefik-zk-sidecar", "version", versionString(), "listen", ln.Addr().String(), "config", cfg)
 
 	store, err := connect(ctx, cfg, log)
@@ -108,7 +131,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pcfg.OnCommit = func(_ int, took time.Duration) { metrics.ObserveApply(took.Seconds()) }
+	pcfg.OnCommit = func(took time.Duration) { metrics.ObserveApply(took.Seconds()) }
 	p, err := provider.New(store, pcfg)
 	if err != nil {
 		return err
@@ -120,14 +143,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 	// The provider outlives the HTTP server so in-flight hooks can finish.
 	runCtx, stopRun := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
+	runDone, followDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(runDone)
 		p.Run(runCtx)
 	}()
+	follower := provider.NewFollower(p)
+	metrics.RegisterMirror(mirrorMetrics{follower})
+	go func() {
+		defer close(followDone)
+		follower.Run(runCtx)
+	}()
 	stopProvider := func() {
 		stopRun()
 		<-runDone
+		<-followDone
 	}
 	defer stopProvider() // on early returns; a second call is harmless
 
@@ -136,9 +166,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Token:                token,
 		PublicURL:            cfg.PublicURL,
 		TraefikAPIURL:        cfg.TraefikAPIURL,
+		TraefikProvider:      cfg.TraefikProvider,
 		MaxConcurrentApplies: cfg.MaxConcurrentApplies,
 		Logger:               log,
 		Metrics:              metrics,
+		MetricsElsewhere:     metricsLn != nil,
+		Mirror:               follower,
+		TraefikToken:         traefikToken,
+		PollHold:             time.Duration(cfg.TraefikPollHold),
 	})
 	if err != nil {
 		return err
@@ -151,10 +186,26 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:       api.ConnContext,
 	}
-	served := make(chan error, 1)
+	httpServer.RegisterOnShutdown(apiServer.StopHolding)
+	served := make(chan error, 2) // the API's server and the metrics' one
 	go func() { served <- httpServer.Serve(ln) }()
-	log.Info("serving", "listen", ln.Addr().String())
+	log.Info("serving", "listen", ln.Addr().String(), "https", apiTLS != nil, "client_certificates", cfg.TLSClientCAFile != "")
+	var metricsServer *http.Server
+	if metricsLn != nil {
+		metricsServer = &http.Server{
+			Handler:           apiServer.MetricsHandler(),
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      readTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { served <- metricsServer.Serve(metricsLn) }()
+		log.Info("serving /metrics", "listen", metricsLn.Addr().String())
+	}
 
 	select {
 	case err := <-served:
@@ -167,6 +218,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		log.Warn("requests still running at the end of the grace period were cut", "error", err)
 		_ = httpServer.Close()
+	}
+	if metricsServer != nil {
+		_ = metricsServer.Close() // a scrape can be repeated
 	}
 	stopProvider()
 	log.Debug("provider stopped")
@@ -221,3 +275,10 @@ func (s *metricsSource) RoutesOwned() (float64, error) {
 	meta, err := s.p.Meta()
 	return float64(meta.Routes), err
 }
+
+// mirrorMetrics feeds the mirror's gauges.
+type mirrorMetrics struct{ f *provider.Follower }
+
+func (m mirrorMetrics) Age() time.Duration { return m.f.Age() }
+func (m mirrorMetrics) Revision() int64    { return m.f.Revision() }
+func (m mirrorMetrics) FullLoads() float64 { return float64(m.f.Stats().FullLoads) }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 )
@@ -87,6 +87,7 @@ Needs --traefik-zk-ips and the key secret; "-" reads standard input.`,
 	cmd.Flags().StringVarP(&path, "file", "f", "", `JSON file {"executions": [...]}; "-" for standard input`)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan, write nothing")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the shape of PUT /v1/executions' answer)")
+	config.RegisterFlags(cmd.Flags(), syncSettings...)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
@@ -107,12 +108,13 @@ func readExecutions(path string, stdin io.Reader) ([]execution.Execution, error)
 	var body struct {
 		Executions *[]execution.Execution `json:"executions"`
 	}
-	dec := json.NewDecoder(io.LimitReader(r, 64<<20))
-	if err := dec.Decode(&body); err != nil {
-		return nil, fmt.Errorf("%s: not {\"executions\": [...]}: %w", name, err)
+	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%s: trailing data after the JSON object", name)
+	// As strict as PUT /v1/executions: a misspelt key is an error.
+	if err := api.DecodeStrict(data, &body); err != nil {
+		return nil, fmt.Errorf("%s: not {\"executions\": [...]}: %w", name, err)
 	}
 	if body.Executions == nil {
 		return nil, fmt.Errorf(`%s: no "executions" list; want {"executions": [...]} (an empty list stops every route)`, name)
@@ -128,24 +130,26 @@ func printPlan(w io.Writer, sp provider.SyncPlan, dryRun bool) error {
 	}
 	sort.Strings(ids)
 	var b strings.Builder
+	where := func(r api.RouteView) string {
+		if r.Host != "" {
+			return r.Host
+		}
+		return r.Path
+	}
 	for _, id := range ids {
-		v := api.Views{}.Plan(sp.Plans[id])
+		p := sp.Plans[id]
+		v := api.Views{}.Plan(p)
 		fmt.Fprintf(&b, "execution %s: %d to create, %d to update, %d to delete\n", id, len(v.Create), len(v.Update), len(v.Delete))
-		for _, group := range []struct {
-			mark  string
-			views []api.RouteView
-		}{{"+", v.Create}, {"~", v.Update}, {"-", v.Delete}} {
-			for _, r := range group.views {
-				where := r.Path
-				if r.Host != "" {
-					where = r.Host
-				}
-				line := fmt.Sprintf("  %s %s:%d %s", group.mark, r.Service, r.Port, where)
-				if group.mark != "-" && r.Backend != "" {
-					line += " -> " + r.Backend
-				}
-				b.WriteString(line + "\n")
-			}
+		for _, r := range v.Create {
+			fmt.Fprintf(&b, "  + %s:%d %s -> %s\n", r.Service, r.Port, where(r), r.Backend)
+		}
+		// An update changes a running route's backend: show both.
+		for _, c := range p.Update {
+			old, now := api.Views{}.Route(c.Old), api.Views{}.Route(c.New)
+			fmt.Fprintf(&b, "  ~ %s:%d %s %s -> %s\n", now.Service, now.Port, where(now), old.Backend, now.Backend)
+		}
+		for _, r := range v.Delete {
+			fmt.Fprintf(&b, "  - %s:%d %s\n", r.Service, r.Port, where(r))
 		}
 	}
 	switch {

@@ -39,9 +39,17 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*zkstore
 	}
 	if err != nil {
 		store.Close()
+		if errors.Is(err, zkstore.ErrUntrusted) {
+			return nil, fmt.Errorf("no ZooKeeper server of %s presented a certificate that verifies: check %s (and --zk-tls-verify-hostname): %w",
+				cfg.TraefikZKIPs, config.HowToSet("zk-tls-ca-file"), err)
+		}
 		if errors.Is(err, zkstore.ErrUnavailable) {
-			return nil, fmt.Errorf("no ZooKeeper session with %s after %s: check --traefik-zk-ips and that the ensemble is reachable (%w)",
-				cfg.TraefikZKIPs, connectTimeout, err)
+			hint := ""
+			if opts.TLS == nil {
+				hint = "; if the ensemble's client port expects TLS, give --zk-tls-ca-file"
+			}
+			return nil, fmt.Errorf("no ZooKeeper session with %s after %s: check --traefik-zk-ips and that the ensemble is reachable%s (%w)",
+				cfg.TraefikZKIPs, connectTimeout, hint, err)
 		}
 		return nil, err
 	}

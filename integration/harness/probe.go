@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,19 @@ var probeClient = &http.Client{
 // Get performs one GET of url, with Host header host when it is not empty,
 // and returns the status and body.
 func Get(ctx context.Context, url, host string) (status int, body string, err error) {
+	return GetWith(ctx, probeClient, url, host)
+}
+
+// TLSClient is a probe client (a new connection per request) speaking TLS
+// with config: the CA to trust and, for mutual TLS, a client certificate.
+func TLSClient(config *tls.Config) *http.Client {
+	c := *probeClient
+	c.Transport = &http.Transport{DisableKeepAlives: true, Proxy: nil, TLSClientConfig: config}
+	return &c
+}
+
+// GetWith is Get with another client, e.g. TLSClient's.
+func GetWith(ctx context.Context, client *http.Client, url, host string) (status int, body string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, "", err
@@ -28,7 +42,7 @@ func Get(ctx context.Context, url, host string) (status int, body string, err er
 	if host != "" {
 		req.Host = host
 	}
-	resp, err := probeClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "", err
 	}

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +55,12 @@ type SidecarOptions struct {
 	Args []string
 	// Env are extra environment variables (TRAEFIK_ZK_SIDECAR_...).
 	Env []string
-	Log io.Writer
+	// HTTPS, when set, says the API serves HTTPS (Args or Env give the
+	// --tls-* files) and is the client side the harness probes it with:
+	// the CA to trust and, for mutual TLS, a client certificate. URL is
+	// then https.
+	HTTPS *tls.Config
+	Log   io.Writer
 }
 
 // Sidecar is a running `traefik-zk-sidecar serve`.
@@ -135,7 +141,7 @@ func (s *Sidecar) Start(ctx context.Context) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		status, _, err := Get(ctx, s.URL()+"/readyz", "")
+		status, _, err := GetWith(ctx, s.probe(), s.URL()+"/readyz", "")
 		if err == nil && status == http.StatusOK {
 			return nil
 		}
@@ -152,7 +158,19 @@ func (s *Sidecar) Start(ctx context.Context) error {
 }
 
 // URL is the sidecar's API base URL.
-func (s *Sidecar) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
+func (s *Sidecar) URL() string {
+	if s.opts.HTTPS != nil {
+		return fmt.Sprintf("https://127.0.0.1:%d", s.port)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", s.port)
+}
+
+func (s *Sidecar) probe() *http.Client {
+	if s.opts.HTTPS != nil {
+		return TLSClient(s.opts.HTTPS)
+	}
+	return probeClient
+}
 
 // Pid returns the process id of the running sidecar (0 before Start), for
 // reading its /proc entries (memory, CPU) in benchmarks.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -139,6 +140,20 @@ type TraefikOptions struct {
 	ExtraArgs []string
 	// Log, when set, also receives Traefik's output (the log file keeps it).
 	Log io.Writer
+	// HTTP, when set, makes Traefik read its configuration with the HTTP
+	// provider instead of the ZooKeeper provider (Endpoints and RootKey
+	// are then unused).
+	HTTP *HTTPProviderOptions
+}
+
+// HTTPProviderOptions configure Traefik's HTTP provider.
+type HTTPProviderOptions struct {
+	// Endpoint is the URL polled, such as a sidecar's /v1/traefik; required.
+	Endpoint string
+	// PollInterval defaults to 100ms, PollTimeout to Traefik's 5s.
+	PollInterval, PollTimeout time.Duration
+	// Headers are sent with every poll (Authorization).
+	Headers map[string]string
 }
 
 // Traefik is a running Traefik process with a ZooKeeper provider.
@@ -148,7 +163,9 @@ type Traefik struct {
 	logFile *os.File
 	webPort int
 	apiPort int
-	proc    *process
+	// provider is the name Traefik gives the provider's objects ("name@provider").
+	provider string
+	proc     *process
 	// external holds the URLs of a Traefik the harness did not start.
 	external *struct{ web, api string }
 
@@ -169,7 +186,7 @@ type Traefik struct {
 // wchc/wchp/wchs list only data watches, never the children watch Traefik
 // sets, so ZooKeeper cannot be asked.
 func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
-	if len(opts.Endpoints) == 0 {
+	if len(opts.Endpoints) == 0 && opts.HTTP == nil {
 		return nil, errors.New("StartTraefik: no ZooKeeper endpoints")
 	}
 	if opts.RootKey == "" {
@@ -190,7 +207,10 @@ func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Traefik{dir: dir, logPath: filepath.Join(dir, "traefik.log"), webPort: ports[0], apiPort: ports[1]}
+	t := &Traefik{dir: dir, logPath: filepath.Join(dir, "traefik.log"), webPort: ports[0], apiPort: ports[1], provider: "zookeeper"}
+	if opts.HTTP != nil {
+		t.provider = "http"
+	}
 	t.logFile, err = os.Create(t.logPath)
 	if err != nil {
 		return nil, err
@@ -207,8 +227,12 @@ func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
 		"--log.level=DEBUG",
 		"--log.noColor=true",
 		"--providers.providersThrottleDuration=" + opts.Throttle.String(),
-		"--providers.zookeeper.endpoints=" + strings.Join(opts.Endpoints, ","),
-		"--providers.zookeeper.rootKey=" + opts.RootKey,
+	}
+	if opts.HTTP != nil {
+		args = append(args, opts.HTTP.args()...)
+	} else {
+		args = append(args, "--providers.zookeeper.endpoints="+strings.Join(opts.Endpoints, ","),
+			"--providers.zookeeper.rootKey="+opts.RootKey)
 	}
 	if opts.Username != "" {
 		args = append(args, "--providers.zookeeper.username="+opts.Username,
@@ -250,7 +274,13 @@ func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
 				last = fmt.Errorf("API not answering (status %d, %v)", status, err)
 			}
 		}
-		if !watching {
+		if !watching && opts.HTTP != nil {
+			watching = httpProviderLoaded(t.Logs())
+			if !watching {
+				last = fmt.Errorf("HTTP provider has not loaded a configuration from %s yet", opts.HTTP.Endpoint)
+			}
+		}
+		if !watching && opts.HTTP == nil {
 			watching = providerWatching(t.Logs(), opts.RootKey)
 			if !watching {
 				last = fmt.Errorf("ZooKeeper provider not watching %q yet (does the root znode exist?)", opts.RootKey)
@@ -278,6 +308,36 @@ func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
 func providerWatching(log, root string) bool {
 	w := strings.LastIndex(log, "> WatchTree: "+root+"\n")
 	return w >= 0 && strings.Contains(log[w:], "> List: "+root+"\n")
+}
+
+func (o *HTTPProviderOptions) args() []string {
+	interval, timeout := o.PollInterval, o.PollTimeout
+	if interval <= 0 {
+		interval = 100 * time.Millisecond
+	}
+	args := []string{
+		"--providers.http.endpoint=" + o.Endpoint,
+		"--providers.http.pollInterval=" + interval.String(),
+	}
+	if timeout > 0 {
+		args = append(args, "--providers.http.pollTimeout="+timeout.String())
+	}
+	for name, value := range o.Headers {
+		args = append(args, "--providers.http.headers."+name+"="+value)
+	}
+	return args
+}
+
+// httpProviderLoaded reports whether Traefik's debug log shows a
+// configuration received from the HTTP provider.
+func httpProviderLoaded(log string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		fields := strings.Fields(line)
+		if slices.Contains(fields, "providerName=http") && strings.Contains(line, "> Configuration received") {
+			return true
+		}
+	}
+	return false
 }
 
 // ExternalTraefik stands for a Traefik started elsewhere (a compose stack):
@@ -327,10 +387,15 @@ func (t *Traefik) Pid() int {
 	return t.proc.pid()
 }
 
-// RouterLive reports whether Traefik's API lists router name@zookeeper,
-// i.e. whether the router is in the configuration Traefik applied.
+// RouterLive reports whether Traefik's API lists router name@zookeeper (or
+// name@http with the HTTP provider), i.e. whether the router is in the
+// configuration Traefik applied.
 func (t *Traefik) RouterLive(ctx context.Context, name string) (bool, error) {
-	status, body, err := Get(ctx, t.APIURL()+"/api/http/routers/"+name+"@zookeeper", "")
+	provider := t.provider
+	if provider == "" {
+		provider = "zookeeper" // an external Traefik
+	}
+	status, body, err := Get(ctx, t.APIURL()+"/api/http/routers/"+name+"@"+provider, "")
 	switch {
 	case err != nil:
 		return false, err

@@ -83,7 +83,29 @@ type EnsembleOptions struct {
 	// tests do not need durability across machine crashes, and fsync on a
 	// slow disk makes every write take milliseconds.
 	ForceSync bool
+	// TLS, when set, adds a TLS client port to every node (see
+	// SecureServers); the plain port stays for the harness's own probes.
+	TLS *EnsembleTLS
 }
+
+// EnsembleTLS is the servers' side of TLS client connections: PEM files,
+// as ZooKeeper 3.8's Netty connection factory reads them.
+type EnsembleTLS struct {
+	// CertFile and KeyFile are the servers' certificate and private key;
+	// clients verify the certificate against 127.0.0.1.
+	CertFile, KeyFile string
+	// CAFile is the bundle client certificates are verified against.
+	CAFile string
+	// ClientAuth is ZooKeeper's ssl.clientAuth: "need" (the default: a
+	// client without a certificate signed by CAFile is refused), "want"
+	// or "none".
+	ClientAuth string
+}
+
+// Netty jars the Debian package's class path lacks but its TLS needs (the
+// SSL handler is a codec; the transport needs the resolver).
+var zkNettyJars = []string{"/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar",
+	"/usr/share/java/netty-transport-native-unix-common.jar"}
 
 // Ensemble is a running set of ZooKeeper servers on 127.0.0.1.
 type Ensemble struct {
@@ -100,6 +122,7 @@ type zkNode struct {
 	myid         int
 	dir          string
 	clientPort   int
+	securePort   int // TLS client port; 0 without EnsembleOptions.TLS
 	peerPort     int
 	electionPort int
 	proc         *process
@@ -123,7 +146,7 @@ func StartEnsemble(ctx context.Context, opts EnsembleOptions) (*Ensemble, error)
 	if err := EnsureZooKeeper(ctx); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3 * opts.Nodes)
+	ports, err := freePorts(4 * opts.Nodes)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +163,9 @@ func StartEnsemble(ctx context.Context, opts EnsembleOptions) (*Ensemble, error)
 			peerPort:     ports[3*i+1],
 			electionPort: ports[3*i+2],
 		})
+		if opts.TLS != nil {
+			e.nodes[i].securePort = ports[3*opts.Nodes+i]
+		}
 	}
 	if err := e.writeConfig(); err != nil {
 		_ = e.Close()
@@ -214,6 +240,11 @@ func (e *Ensemble) writeConfig() error {
 		// Unknown keys become zookeeper.* system properties: no fsync unless
 		// asked, and a 4 MB (not 64 MB) transaction log preallocation.
 		fmt.Fprintf(&b, "forceSync=%s\npreAllocSize=4096\n", forceSync)
+		if e.opts.TLS != nil {
+			if err := e.writeTLSConfig(&b, n); err != nil {
+				return err
+			}
+		}
 		if len(e.nodes) > 1 {
 			for _, m := range e.nodes {
 				fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d\n", m.myid, m.peerPort, m.electionPort)
@@ -226,11 +257,44 @@ func (e *Ensemble) writeConfig() error {
 	return nil
 }
 
+// writeTLSConfig adds node n's TLS client port to its zoo.cfg. ZooKeeper
+// 3.8 reads PEM directly: the key store is one file holding the private key
+// and the certificate.
+func (e *Ensemble) writeTLSConfig(b *strings.Builder, n *zkNode) error {
+	t := e.opts.TLS
+	cert, err := os.ReadFile(t.CertFile)
+	if err != nil {
+		return err
+	}
+	key, err := os.ReadFile(t.KeyFile)
+	if err != nil {
+		return err
+	}
+	keyStore := filepath.Join(n.dir, "keystore.pem")
+	if err := os.WriteFile(keyStore, append(append(key, '\n'), cert...), 0o600); err != nil {
+		return err
+	}
+	clientAuth := t.ClientAuth
+	if clientAuth == "" {
+		clientAuth = "need"
+	}
+	fmt.Fprintf(b, "secureClientPort=%d\nsecureClientPortAddress=127.0.0.1\n", n.securePort)
+	b.WriteString("serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n")
+	fmt.Fprintf(b, "ssl.keyStore.location=%s\nssl.keyStore.type=PEM\n", keyStore)
+	fmt.Fprintf(b, "ssl.trustStore.location=%s\nssl.trustStore.type=PEM\n", t.CAFile)
+	fmt.Fprintf(b, "ssl.clientAuth=%s\n", clientAuth)
+	return nil
+}
+
 // startLocked starts node i; e.mu must be held.
 func (e *Ensemble) startLocked(i int) error {
 	n := e.nodes[i]
 	cp := []string{ZooKeeperJar, e.conf}
-	for _, j := range zkLogJars {
+	jars := zkLogJars
+	if e.opts.TLS != nil {
+		jars = append(append([]string(nil), jars...), zkNettyJars...)
+	}
+	for _, j := range jars {
 		if _, err := os.Stat(j); err == nil {
 			cp = append(cp, j)
 		}
@@ -281,6 +345,19 @@ func (e *Ensemble) Servers() []string {
 	s := make([]string, len(e.nodes))
 	for i, n := range e.nodes {
 		s[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(n.clientPort))
+	}
+	return s
+}
+
+// SecureServers returns "127.0.0.1:<TLS client port>" per node, in node
+// order; nil without EnsembleOptions.TLS.
+func (e *Ensemble) SecureServers() []string {
+	if e.opts.TLS == nil {
+		return nil
+	}
+	s := make([]string, len(e.nodes))
+	for i, n := range e.nodes {
+		s[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(n.securePort))
 	}
 	return s
 }

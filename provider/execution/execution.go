@@ -78,56 +78,47 @@ func (id *ID) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// FieldError is a validation error that names the JSON field at fault.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
-func fieldErr(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
 // ValidateID checks an execution id: it becomes a znode name and part of
 // keys and host names, so it must be a DNS-label-like token.
-func ValidateID(id ID, field string) error {
+func ValidateID(id ID, at Path) error {
 	if id == "" {
-		return fieldErr(field, "required")
+		return at.Errorf("required")
 	}
 	if err := kvschema.ValidateName(string(id)); err != nil {
-		return fieldErr(field, "must be 1-63 letters, digits or inner '-'")
+		return at.Errorf("must be 1-63 letters, digits or inner '-'")
 	}
 	return nil
 }
 
-// Validate checks the execution. With needBackend (a start), every proxied
-// port must say where it runs; prepare needs only names and port numbers.
-func (e *Execution) Validate(field string, needBackend bool) error {
-	if err := ValidateID(e.ID, field+".id"); err != nil {
+// Validate checks the execution found at the request path at. With
+// needBackend (a start), every proxied port must say where it runs; prepare
+// needs only names and port numbers. Routes runs it; what it accepts the
+// route building and the encoding rely on.
+func (e *Execution) Validate(at Path, needBackend bool) error {
+	if err := ValidateID(e.ID, at.Key("id")); err != nil {
 		return err
 	}
 	seenServices := map[string]bool{}
 	for i, svc := range e.Services {
-		sf := fmt.Sprintf("%s.services[%d]", field, i)
+		sf := at.Key("services").Index(i)
 		if err := kvschema.ValidateName(svc.Name); err != nil {
-			return fieldErr(sf+".name", "must be 1-63 letters, digits or inner '-'")
+			return sf.Key("name").Errorf("must be 1-63 letters, digits or inner '-'")
 		}
 		if seenServices[svc.Name] {
-			return fieldErr(sf+".name", "duplicate service name %q", svc.Name)
+			return sf.Key("name").Errorf("duplicate service name %q", svc.Name)
 		}
 		seenServices[svc.Name] = true
 		seenPorts := map[int]bool{}
 		for j, port := range svc.Ports {
-			if err := port.validate(fmt.Sprintf("%s.ports[%d]", sf, j), needBackend); err != nil {
+			pf := sf.Key("ports").Index(j)
+			if err := port.validate(pf, needBackend); err != nil {
 				return err
 			}
 			if !port.Proxy {
 				continue
 			}
 			if seenPorts[port.PortNumber] {
-				return fieldErr(fmt.Sprintf("%s.ports[%d].port_number", sf, j), "duplicate proxied port %d", port.PortNumber)
+				return pf.Key("port_number").Errorf("duplicate proxied port %d", port.PortNumber)
 			}
 			seenPorts[port.PortNumber] = true
 		}
@@ -135,36 +126,44 @@ func (e *Execution) Validate(field string, needBackend bool) error {
 	return nil
 }
 
-func (p Port) validate(field string, needBackend bool) error {
-	if p.PortNumber < 1 || p.PortNumber > 65535 {
-		return fieldErr(field+".port_number", "must be 1-65535")
+func (p Port) validate(at Path, needBackend bool) error {
+	// A missing number decodes as 0, which no port has: say what is wanted.
+	if p.PortNumber == 0 {
+		return at.Key("port_number").Errorf("required: 1-65535")
 	}
-	switch p.Protocol {
+	if p.PortNumber < 1 || p.PortNumber > 65535 {
+		return at.Key("port_number").Errorf("must be 1-65535")
+	}
+	// Users type the protocol in any case ("TCP"); nothing else reads it.
+	switch strings.ToLower(p.Protocol) {
 	case "", "tcp":
 	case "udp":
 		if p.Proxy {
-			return fieldErr(field+".protocol", "udp ports cannot be proxied over HTTP")
+			return at.Key("protocol").Errorf("udp ports cannot be proxied over HTTP")
 		}
 	default:
-		return fieldErr(field+".protocol", "must be tcp or udp")
+		return at.Key("protocol").Errorf("must be tcp or udp")
 	}
 	if !p.Proxy {
 		return nil
 	}
 	if _, err := p.Scheme(); err != nil {
-		return fieldErr(field+".url_template", "%v", err)
+		return at.Key("url_template").Errorf("%v", err)
 	}
 	if !needBackend {
 		return nil
 	}
 	if p.ExternalIP == "" {
-		return fieldErr(field+".external_ip", "required to start a proxied port")
+		return at.Key("external_ip").Errorf("required to start a proxied port")
 	}
 	if net.ParseIP(p.ExternalIP) == nil && kvschema.ValidateHost(strings.ToLower(p.ExternalIP)) != nil {
-		return fieldErr(field+".external_ip", "must be an IP address or a DNS name")
+		return at.Key("external_ip").Errorf("must be an IP address or a DNS name")
+	}
+	if p.ExternalPort == 0 {
+		return at.Key("external_port").Errorf("required to start a proxied port: 1-65535")
 	}
 	if p.ExternalPort < 1 || p.ExternalPort > 65535 {
-		return fieldErr(field+".external_port", "must be 1-65535")
+		return at.Key("external_port").Errorf("must be 1-65535")
 	}
 	return nil
 }

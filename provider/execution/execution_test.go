@@ -136,6 +136,7 @@ func TestValidate(t *testing.T) {
 		mutate      func(e *Execution)
 		needBackend bool
 		field       string // "" means valid
+		message     string // when set, the message must contain it
 	}{
 		{name: "valid start", needBackend: true},
 		{name: "valid prepare", needBackend: false},
@@ -149,8 +150,9 @@ func TestValidate(t *testing.T) {
 		{name: "service name empty", mutate: func(e *Execution) { e.Services[0].Name = "" }, field: "execution.services[0].name"},
 		{name: "second service name bad", mutate: func(e *Execution) { e.Services[1].Name = "worker 0" }, field: "execution.services[1].name"},
 		{name: "duplicate service name", mutate: func(e *Execution) { e.Services[1].Name = "jupyter0" }, field: "execution.services[1].name"},
-		{name: "port number 0", mutate: func(e *Execution) { e.Services[0].Ports[1].PortNumber = 0 }, needBackend: true, field: "execution.services[0].ports[1].port_number"},
-		{name: "port number 70000", mutate: func(e *Execution) { e.Services[0].Ports[1].PortNumber = 70000 }, needBackend: true, field: "execution.services[0].ports[1].port_number"},
+		{name: "port number missing", mutate: func(e *Execution) { e.Services[0].Ports[1].PortNumber = 0 }, needBackend: true, field: "execution.services[0].ports[1].port_number", message: "required: 1-65535"},
+		{name: "port number 70000", mutate: func(e *Execution) { e.Services[0].Ports[1].PortNumber = 70000 }, needBackend: true, field: "execution.services[0].ports[1].port_number", message: "must be 1-65535"},
+		{name: "port number -1", mutate: func(e *Execution) { e.Services[0].Ports[1].PortNumber = -1 }, needBackend: true, field: "execution.services[0].ports[1].port_number", message: "must be 1-65535"},
 		{name: "port number 65535", mutate: func(e *Execution) { e.Services[0].Ports[1].PortNumber = 65535 }, needBackend: true},
 		{name: "non-proxied port number 0", mutate: func(e *Execution) { e.Services[0].Ports[2].PortNumber = 0 }, field: "execution.services[0].ports[2].port_number"},
 		{name: "external_ip missing on start", mutate: func(e *Execution) { e.Services[0].Ports[0].ExternalIP = "" }, needBackend: true, field: "execution.services[0].ports[0].external_ip"},
@@ -160,8 +162,8 @@ func TestValidate(t *testing.T) {
 		{name: "external_ip IPv6", mutate: func(e *Execution) { e.Services[0].Ports[0].ExternalIP = "fd00::1" }, needBackend: true},
 		{name: "external_ip injection", mutate: func(e *Execution) { e.Services[0].Ports[0].ExternalIP = "10.1.2.3/x`" }, needBackend: true, field: "execution.services[0].ports[0].external_ip"},
 		{name: "external_ip with port", mutate: func(e *Execution) { e.Services[0].Ports[0].ExternalIP = "10.1.2.3:80" }, needBackend: true, field: "execution.services[0].ports[0].external_ip"},
-		{name: "external_port 0 on start", mutate: func(e *Execution) { e.Services[0].Ports[1].ExternalPort = 0 }, needBackend: true, field: "execution.services[0].ports[1].external_port"},
-		{name: "external_port 70000 on start", mutate: func(e *Execution) { e.Services[0].Ports[1].ExternalPort = 70000 }, needBackend: true, field: "execution.services[0].ports[1].external_port"},
+		{name: "external_port missing on start", mutate: func(e *Execution) { e.Services[0].Ports[1].ExternalPort = 0 }, needBackend: true, field: "execution.services[0].ports[1].external_port", message: "required to start a proxied port"},
+		{name: "external_port 70000 on start", mutate: func(e *Execution) { e.Services[0].Ports[1].ExternalPort = 70000 }, needBackend: true, field: "execution.services[0].ports[1].external_port", message: "must be 1-65535"},
 		{name: "external_port 0 on prepare", mutate: func(e *Execution) { e.Services[0].Ports[1].ExternalPort = 0 }, needBackend: false},
 		{name: "duplicate proxied port", mutate: func(e *Execution) { e.Services[0].Ports[1].PortNumber = 8888 }, needBackend: true, field: "execution.services[0].ports[1].port_number"},
 		{name: "duplicate proxied port on prepare", mutate: func(e *Execution) { e.Services[0].Ports[1].PortNumber = 8888 }, field: "execution.services[0].ports[1].port_number"},
@@ -176,7 +178,10 @@ func TestValidate(t *testing.T) {
 		{name: "udp and proxy", mutate: func(e *Execution) { e.Services[0].Ports[1].Protocol = "udp" }, needBackend: true, field: "execution.services[0].ports[1].protocol"},
 		{name: "udp without proxy", mutate: func(e *Execution) { e.Services[0].Ports[2].Protocol = "udp" }, needBackend: true},
 		{name: "unknown protocol", mutate: func(e *Execution) { e.Services[1].Ports[0].Protocol = "sctp" }, needBackend: true, field: "execution.services[1].ports[0].protocol"},
-		{name: "protocol is case-sensitive", mutate: func(e *Execution) { e.Services[0].Ports[0].Protocol = "TCP" }, field: "execution.services[0].ports[0].protocol"},
+		{name: "protocol in upper case", mutate: func(e *Execution) { e.Services[0].Ports[0].Protocol = "TCP" }, needBackend: true},
+		{name: "protocol in mixed case", mutate: func(e *Execution) { e.Services[1].Ports[0].Protocol = "Udp" }, needBackend: true},
+		{name: "upper-case udp and proxy", mutate: func(e *Execution) { e.Services[0].Ports[1].Protocol = "UDP" }, needBackend: true, field: "execution.services[0].ports[1].protocol", message: "cannot be proxied"},
+		{name: "unknown protocol in upper case", mutate: func(e *Execution) { e.Services[1].Ports[0].Protocol = "SCTP" }, field: "execution.services[1].ports[0].protocol", message: "must be tcp or udp"},
 		{name: "ftp url_template", mutate: func(e *Execution) { e.Services[0].Ports[0].URLTemplate = "ftp://{ip_port}/" }, needBackend: true, field: "execution.services[0].ports[0].url_template"},
 		{name: "ftp url_template on prepare", mutate: func(e *Execution) { e.Services[0].Ports[0].URLTemplate = "ftp://{ip_port}/" }, field: "execution.services[0].ports[0].url_template"},
 		{name: "ftp url_template on non-proxied port", mutate: func(e *Execution) { e.Services[0].Ports[2].URLTemplate = "ftp://{ip_port}/" }, needBackend: true},
@@ -198,6 +203,7 @@ func TestValidate(t *testing.T) {
 			assert.Equal(t, tt.field, fe.Field)
 			assert.Equal(t, tt.field+": "+fe.Message, err.Error())
 			assert.NotEmpty(t, fe.Message)
+			assert.Contains(t, fe.Message, tt.message)
 		})
 	}
 }
@@ -537,7 +543,38 @@ func TestRoutesHostModeSinglePortAndCollisions(t *testing.T) {
 	hyphen.ID = "7-1"
 	_, err = Routes(&hyphen, s, d, true)
 	require.ErrorAs(t, err, &fe)
-	assert.Equal(t, "execution.services[0].ports[0]", fe.Field)
+	assert.Equal(t, "execution.id", fe.Field, "the id is what cannot become a host name")
+	assert.Contains(t, fe.Message, `execution id "7-1" must not contain '-' in host routing`)
+
+	// Host names ignore case: "ABC" would take the host of a running "abc".
+	upper := one
+	upper.ID = "ABC"
+	_, err = Routes(&upper, s, d, false)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "execution.id", fe.Field)
+	assert.Contains(t, fe.Message, `execution id "ABC" must be lower case in host routing`)
+	upperService := one
+	upperService.Services = []Service{{Name: "other0", Ports: one.Services[0].Ports}, {Name: "Nb0", Ports: one.Services[0].Ports}}
+	_, err = RoutesAt(&upperService, Path("executions").Index(3), s, d, true)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "executions[3].services[1].name", fe.Field)
+	assert.Contains(t, fe.Message, `service name "Nb0" must be lower case in host routing`)
+	// In path routing the key tells them apart: both are accepted.
+	pathRoutes, err := Routes(&upper, pathSettings(), d, true)
+	require.NoError(t, err)
+	lowerRoutes, err := Routes(&Execution{ID: "abc", Services: one.Services}, pathSettings(), d, true)
+	require.NoError(t, err)
+	assert.NotEqual(t, pathRoutes[0].Path, lowerRoutes[0].Path)
+
+	// The field is named from where the execution sits in the request.
+	_, err = RoutesAt(&hyphen, Path("executions").Index(1), s, d, true)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "executions[1].id", fe.Field)
+	long := one
+	long.Services = []Service{{Name: strings.Repeat("j", 60), Ports: one.Services[0].Ports}}
+	_, err = RoutesAt(&long, Path("executions").Index(2), s, d, true)
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "executions[2].services[0].ports[0]", fe.Field)
 }
 
 func TestRoutesHostModeErrorNamesPort(t *testing.T) {
@@ -650,4 +687,23 @@ func TestStaticRoute(t *testing.T) {
 			assert.Equal(t, tt.settings.EntryPoints, r.EntryPoints)
 		})
 	}
+}
+
+func TestPath(t *testing.T) {
+	tests := []struct {
+		path Path
+		want string
+	}{
+		{Path("").Key("execution"), "execution"},
+		{Path("execution").Key("id"), "execution.id"},
+		{Path("executions").Index(1).Key("id"), "executions[1].id"},
+		{Path("execution").Key("services").Index(0).Key("ports").Index(12).Key("port_number"), "execution.services[0].ports[12].port_number"},
+		{Path("").Index(3), "[3]"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, string(tt.path))
+	}
+	err := Path("executions").Index(1).Key("id").Errorf("duplicate execution id %q", "7")
+	assert.Equal(t, &FieldError{Field: "executions[1].id", Message: `duplicate execution id "7"`}, err)
+	assert.EqualError(t, err, `executions[1].id: duplicate execution id "7"`)
 }

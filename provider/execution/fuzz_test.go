@@ -1,6 +1,6 @@
 package execution
 
-// Fuzz target of execution validation and route building (issue 7): any JSON
+// Fuzz target of execution validation and route building: any JSON
 // that decodes into an Execution either is refused with a FieldError or
 // gives routes whose every value is safe to write to ZooKeeper. Run with
 // `go test ./provider/execution -run '^$' -fuzz '^FuzzExecutionRoutes$' -fuzztime 5m`.

@@ -1,6 +1,7 @@
 package execution
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -28,29 +29,57 @@ type Settings struct {
 	CertResolver string
 }
 
-// Validate checks the settings once, at start-up.
+// The settings a SettingError can name.
+const (
+	SettingRouting      = "routing"
+	SettingProxyDomain  = "proxy-domain"
+	SettingEntryPoints  = "entrypoints"
+	SettingCertResolver = "cert-resolver"
+)
+
+// SettingError names the setting at fault and the value refused, so that
+// a caller can name its own flag or key for it.
+type SettingError struct {
+	Setting string
+	Value   string
+	Message string
+}
+
+func (e *SettingError) Error() string { return e.Message }
+
+// Validate checks the settings once, at start-up: the one check of each
+// routing setting (the command line maps its errors to flags).
 func (s Settings) Validate() error {
 	switch s.Routing {
 	case RoutingPath:
 	case RoutingHost:
 		if s.ProxyDomain == "" {
-			return fmt.Errorf("routing host needs a proxy domain")
+			return &SettingError{Setting: SettingProxyDomain, Message: "routing host needs a proxy domain"}
 		}
-		if err := kvschema.ValidateHost(s.ProxyDomain); err != nil {
-			return fmt.Errorf("proxy domain: %w", err)
+		if err := ValidateProxyDomain(s.ProxyDomain); err != nil {
+			return err
 		}
 	default:
-		return fmt.Errorf("routing must be %q or %q, not %q", RoutingPath, RoutingHost, s.Routing)
+		return &SettingError{Setting: SettingRouting, Value: s.Routing,
+			Message: fmt.Sprintf("routing must be %q or %q, not %q", RoutingPath, RoutingHost, s.Routing)}
 	}
 	for _, ep := range s.EntryPoints {
 		if err := kvschema.ValidateName(ep); err != nil {
-			return fmt.Errorf("entrypoints: %w", err)
+			return &SettingError{Setting: SettingEntryPoints, Value: ep, Message: "entrypoints: " + err.Error()}
 		}
 	}
 	if s.CertResolver != "" {
 		if err := kvschema.ValidateName(s.CertResolver); err != nil {
-			return fmt.Errorf("cert resolver: %w", err)
+			return &SettingError{Setting: SettingCertResolver, Value: s.CertResolver, Message: "cert resolver: " + err.Error()}
 		}
+	}
+	return nil
+}
+
+// ValidateProxyDomain checks the DNS domain of host routing's host names.
+func ValidateProxyDomain(domain string) error {
+	if err := kvschema.ValidateHost(domain); err != nil {
+		return &SettingError{Setting: SettingProxyDomain, Value: domain, Message: "proxy domain: " + err.Error()}
 	}
 	return nil
 }
@@ -58,11 +87,19 @@ func (s Settings) Validate() error {
 // EnvName is the variable that tells an application its public path.
 func EnvName(port int) string { return "REVERSE_PROXY_PATH_" + strconv.Itoa(port) }
 
-// Routes are the routes the execution should have: one per proxied port,
-// sorted by service and port. Without backends (prepare) Traefik.Backend is
-// left empty. The Traefik name is left empty: it is given at creation.
+// Routes are the routes of a hook's execution (found at "execution"); see
+// RoutesAt.
 func Routes(e *Execution, s Settings, d *keys.Deriver, withBackends bool) ([]state.Route, error) {
-	if err := e.Validate("execution", withBackends); err != nil {
+	return RoutesAt(e, "execution", s, d, withBackends)
+}
+
+// RoutesAt validates the execution found at the request path at, once, and
+// returns the routes it should have: one per proxied port, sorted by
+// service and port. Every error is a FieldError under at. Without backends
+// (prepare) Traefik.Backend is left empty. The Traefik name is left empty:
+// it is given at creation.
+func RoutesAt(e *Execution, at Path, s Settings, d *keys.Deriver, withBackends bool) ([]state.Route, error) {
+	if err := e.Validate(at, withBackends); err != nil {
 		return nil, err
 	}
 	var routes []state.Route
@@ -78,15 +115,21 @@ func Routes(e *Execution, s Settings, d *keys.Deriver, withBackends bool) ([]sta
 			if !port.Proxy {
 				continue
 			}
-			field := fmt.Sprintf("execution.services[%d].ports[%d]", i, j)
+			field := at.Key("services").Index(i).Key("ports").Index(j)
 			route, err := newRoute(string(e.ID), svc.Name, port, proxied > 1, s, d, withBackends)
+			if errors.Is(err, keys.ErrHyphenInID) || errors.Is(err, keys.ErrUpperCaseInID) {
+				return nil, at.Key("id").Errorf("%v", err)
+			}
+			if errors.Is(err, keys.ErrUpperCaseInService) {
+				return nil, at.Key("services").Index(i).Key("name").Errorf("%v", err)
+			}
 			if err != nil {
-				return nil, &FieldError{Field: field, Message: err.Error()}
+				return nil, field.Errorf("%v", err)
 			}
 			if route.Host != "" {
 				// Names like "svc" port 8888 and "svc-8888" could meet.
 				if hosts[route.Host] {
-					return nil, &FieldError{Field: field, Message: fmt.Sprintf("host %s is already used by another port of this execution", route.Host)}
+					return nil, field.Errorf("host %s is already used by another port of this execution", route.Host)
 				}
 				hosts[route.Host] = true
 			}
@@ -139,10 +182,8 @@ func newRoute(executionID, service string, port Port, hostPerPort bool, s Settin
 		r.Traefik.TLS = &kvschema.RouterTLSConfig{CertResolver: s.CertResolver}
 	}
 	if withBackend {
+		// Validate has checked the scheme, address and port it is made of.
 		if r.Traefik.Backend, err = port.Backend(); err != nil {
-			return r, err
-		}
-		if err := kvschema.ValidateBackend(r.Traefik.Backend); err != nil {
 			return r, err
 		}
 	}

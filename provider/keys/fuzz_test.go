@@ -1,6 +1,6 @@
 package keys
 
-// Fuzz targets of the name, key and path normalisation (issue 7). Run one
+// Fuzz targets of the name, key and path normalisation. Run one
 // with `go test ./provider/keys -run '^$' -fuzz '^FuzzHostName$' -fuzztime 5m`;
 // `make fuzz` runs each briefly. Inputs that once failed are kept under
 // testdata/fuzz/<target>/ and run by every plain `go test`.
@@ -135,6 +135,10 @@ func FuzzHostName(f *testing.F) {
 		require.NoError(t, kvschema.ValidateHost(host))
 		require.Regexp(t, dnsNameRE, host)
 		require.Equal(t, strings.ToLower(host), host)
+		// Accepted ids and services are lower case already, so two that
+		// differ only in case never share a host.
+		require.Equal(t, strings.ToLower(service), service)
+		require.Equal(t, strings.ToLower(executionID), executionID)
 		require.LessOrEqual(t, len(host), 253)
 
 		label, rest, ok := strings.Cut(host, ".")

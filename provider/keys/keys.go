@@ -84,8 +84,25 @@ func PublicPath(normalizedBase, key string) string {
 // ErrHostName is wrapped when a host name cannot be built from the parts.
 var ErrHostName = errors.New("invalid host name")
 
+// ErrHyphenInID is wrapped too when the execution id is what makes the host
+// name impossible, so a caller can name the id as the field at fault.
+var ErrHyphenInID = errors.New("must not contain '-' in host routing")
+
+// ErrUpperCaseInID and ErrUpperCaseInService are wrapped too when the
+// execution id or the service name holds an upper-case letter: host names
+// ignore case, so "ABC" would get the host of a running "abc". Refusing
+// them up front, rather than refusing only a clash with a running
+// execution, keeps the answer the same on every replica, at prepare and
+// in the offline key command, whichever execution came first.
+var (
+	ErrUpperCaseInID      = errors.New("must be lower case in host routing (host names ignore case)")
+	ErrUpperCaseInService = errors.New("must be lower case in host routing (host names ignore case)")
+)
+
 // HostName is "<service>-<execution>-<deployment>.<domain>", lowercased, the
-// naming Zoe used on Kubernetes. Every label must be a DNS label.
+// naming Zoe used on Kubernetes. Every label must be a DNS label, and the
+// service and execution id must already be lower case, so that distinct
+// executions and services never share a host.
 func HostName(service, executionID, deployment, domain string) (string, error) {
 	if domain == "" {
 		return "", fmt.Errorf("%w: proxy domain is not set", ErrHostName)
@@ -97,7 +114,13 @@ func HostName(service, executionID, deployment, domain string) (string, error) {
 	// no '-' in it, "<service>-<execution>-<deployment>" can be split back
 	// uniquely (the deployment is fixed), so two executions never share a host.
 	if strings.Contains(executionID, "-") {
-		return "", fmt.Errorf("%w: execution id %q must not contain '-' in host routing", ErrHostName, executionID)
+		return "", fmt.Errorf("%w: execution id %q %w", ErrHostName, executionID, ErrHyphenInID)
+	}
+	if hasUpper(executionID) {
+		return "", fmt.Errorf("%w: execution id %q %w", ErrHostName, executionID, ErrUpperCaseInID)
+	}
+	if hasUpper(service) {
+		return "", fmt.Errorf("%w: service name %q %w", ErrHostName, service, ErrUpperCaseInService)
 	}
 	label := service + "-" + executionID + "-" + deployment
 	if err := kvschema.ValidateName(label); err != nil {
@@ -114,4 +137,10 @@ func HostName(service, executionID, deployment, domain string) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrHostName, err)
 	}
 	return host, nil
+}
+
+// hasUpper tells whether s holds an ASCII upper-case letter (other
+// non-ASCII letters fail the DNS label check anyway).
+func hasUpper(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r >= 'A' && r <= 'Z' })
 }

@@ -218,7 +218,10 @@ func TestHostName(t *testing.T) {
 		want                                   string
 	}{
 		{"plain", "jupyter0", "42", "zoe-prod", "proxy.example.com", "jupyter0-42-zoe-prod.proxy.example.com"},
-		{"lowercased label and domain", "Jupyter0", "42", "Zoe-Prod", "Proxy.Example.COM", "jupyter0-42-zoe-prod.proxy.example.com"},
+		{"lowercased deployment and domain", "jupyter0", "42", "Zoe-Prod", "Proxy.Example.COM", "jupyter0-42-zoe-prod.proxy.example.com"},
+		{"upper case in execution id: ABC would take abc's host", "jupyter0", "ABC", "zoe", "example.com", ""},
+		{"one upper-case letter in execution id", "jupyter0", "abC", "zoe", "example.com", ""},
+		{"upper case in service: Jupyter0 would take jupyter0's host", "Jupyter0", "42", "zoe", "example.com", ""},
 		{"leading and trailing dots of domain trimmed", "jupyter0", "42", "zoe", ".example.com.", "jupyter0-42-zoe.example.com"},
 		{"single-label domain", "spark0", "7", "zoe", "localhost", "spark0-7-zoe.localhost"},
 		{"label of exactly 63 characters", strings.Repeat("s", 56), "42", "zoe", "example.com", strings.Repeat("s", 56) + "-42-zoe.example.com"},
@@ -249,4 +252,21 @@ func TestHostName(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// Host names ignore case: ids or services that differ only in case must
+// not both get one, or one execution would take the other's host.
+func TestHostNameRefusesUpperCase(t *testing.T) {
+	lower, err := HostName("nb", "abc", "prod", "apps.example.com")
+	require.NoError(t, err)
+	assert.Equal(t, "nb-abc-prod.apps.example.com", lower)
+
+	_, err = HostName("nb", "ABC", "prod", "apps.example.com")
+	assert.ErrorIs(t, err, ErrHostName)
+	assert.ErrorIs(t, err, ErrUpperCaseInID)
+	assert.EqualError(t, err, `invalid host name: execution id "ABC" must be lower case in host routing (host names ignore case)`)
+
+	_, err = HostName("Nb", "abc", "prod", "apps.example.com")
+	assert.ErrorIs(t, err, ErrUpperCaseInService)
+	assert.NotErrorIs(t, err, ErrUpperCaseInID)
 }

@@ -71,3 +71,24 @@ func (a ID) Less(b ID) bool {
 func SortRoutes(rs []Route) {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].ID().Less(rs[j].ID()) })
 }
+
+// Change is the record every transaction that sets the revision leaves at
+// <state root>/changes/<revision>: what it did to the routes Traefik serves.
+// Replicas keep a mirror of those routes by reading only the records they
+// lack; a transaction that changes nothing Traefik serves (the garbage
+// collector's) leaves an empty record, so the revisions stay contiguous.
+type Change struct {
+	Revision int64 `json:"revision"`
+	// Upsert are routes created or changed, as they are now.
+	Upsert []kvschema.Route `json:"upsert,omitempty"`
+	// Remove names routes that no longer serve (tombstoned).
+	Remove []string `json:"remove,omitempty"`
+}
+
+// Permanent is the record of the routes that are never removed (the
+// sentinel and static routes such as Zoe's UI), kept at
+// <state root>/permanent so a full load of the mirror finds them without
+// reading Traefik's tree.
+type Permanent struct {
+	Routes []kvschema.Route `json:"routes"`
+}

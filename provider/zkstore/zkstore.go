@@ -4,6 +4,7 @@
 package zkstore
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +27,14 @@ var ErrConflict = errors.New("zookeeper transaction conflict")
 // ErrNoNode is returned by reads of a missing znode.
 var ErrNoNode = zk.ErrNoNode
 
+// Stat is what the sidecar reads of a znode's metadata: the version of its
+// data, which every conditional write names, and the version of its list
+// of children, which changes with every kick.
+type Stat struct {
+	Version  int32
+	Cversion int32
+}
+
 // Options configure the connection.
 type Options struct {
 	// Servers are host:port pairs of the ensemble.
@@ -39,7 +48,11 @@ type Options struct {
 	// ReaderUser and ReaderPassword give a second identity (Traefik's) read
 	// access; without them, with User set, anyone may read.
 	ReaderUser, ReaderPassword string
-	Logger                     *slog.Logger
+	// TLS, when set, gives the TLS configuration for a server's host name;
+	// every connection to the ensemble is then TLS. It is called per
+	// connection, so what it returns may change (rotated certificates).
+	TLS    func(serverName string) *tls.Config
+	Logger *slog.Logger
 }
 
 // Store is a ZooKeeper session plus the ACL for what it creates.
@@ -50,6 +63,8 @@ type Store struct {
 	log       *slog.Logger
 	// sessions counts new sessions, so callers can see expiry recoveries.
 	sessions atomic.Int64
+	servers  int
+	dials    dialState
 }
 
 // ParseServers splits "z1:2181,z2:2181" and checks each entry has a port.
@@ -83,7 +98,11 @@ func Connect(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Store{opTimeout: opts.OpTimeout, log: opts.Logger, acl: zk.WorldACL(zk.PermAll)}
+	s := &Store{opTimeout: opts.OpTimeout, log: opts.Logger, acl: zk.WorldACL(zk.PermAll), servers: len(opts.Servers)}
+	dialer := plainDialer(&s.dials)
+	if opts.TLS != nil {
+		dialer = tlsDialer(opts.TLS, &s.dials)
+	}
 	if opts.User != "" {
 		s.acl = zk.DigestACL(zk.PermAll, opts.User, opts.Password)
 		if opts.ReaderUser != "" {
@@ -95,6 +114,7 @@ func Connect(opts Options) (*Store, error) {
 	conn, _, err := zk.Connect(opts.Servers, opts.SessionTimeout,
 		zk.WithLogger(slogPrintf{opts.Logger}),
 		zk.WithLogInfo(false),
+		zk.WithDialer(dialer),
 		zk.WithEventCallback(func(ev zk.Event) {
 			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
 				s.sessions.Add(1)
@@ -114,11 +134,24 @@ func Connect(opts Options) (*Store, error) {
 	return s, nil
 }
 
-// WaitConnected blocks until there is a session or the timeout passes.
+// ErrUntrusted means every server was tried over TLS and none presented a
+// certificate that verifies: a setting to fix, not an outage to wait out.
+var ErrUntrusted = errors.New("zookeeper server certificate not trusted")
+
+// WaitConnected blocks until there is a session or the timeout passes. It
+// gives up early, with ErrUntrusted, once every server's certificate failed
+// verification in a row. Errors name the last connection failure.
 func (s *Store) WaitConnected(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for !s.Connected() {
+		last, untrusted := s.dials.get()
+		if untrusted >= s.servers {
+			return fmt.Errorf("%w: %v", ErrUntrusted, last)
+		}
 		if time.Now().After(deadline) {
+			if last != nil {
+				return fmt.Errorf("%w: no session after %s (last connection attempt: %v)", ErrUnavailable, timeout, last)
+			}
 			return fmt.Errorf("%w: no session after %s", ErrUnavailable, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -139,13 +172,38 @@ func (s *Store) Sessions() int64 { return s.sessions.Load() }
 func (s *Store) Close() { s.conn.Close() }
 
 // Get reads a znode.
-func (s *Store) Get(p string) (data []byte, stat *zk.Stat, err error) {
+func (s *Store) Get(p string) (data []byte, stat Stat, err error) {
 	err = s.do(func() error {
-		var e error
-		data, stat, e = s.conn.Get(p)
+		d, st, e := s.conn.Get(p)
+		if e == nil {
+			data, stat = d, Stat{Version: st.Version, Cversion: st.Cversion}
+		}
 		return e
 	})
 	return data, stat, err
+}
+
+// GetW reads a znode and leaves a data watch on it: the channel is closed
+// once the znode changes or goes, or the session ends. The client sets the
+// watch again after reconnecting within the session.
+func (s *Store) GetW(p string) (data []byte, stat Stat, changed <-chan struct{}, err error) {
+	var events <-chan zk.Event
+	err = s.do(func() error {
+		d, st, ev, e := s.conn.GetW(p)
+		if e == nil {
+			data, stat, events = d, Stat{Version: st.Version, Cversion: st.Cversion}, ev
+		}
+		return e
+	})
+	if err != nil {
+		return nil, Stat{}, nil, err
+	}
+	fired := make(chan struct{})
+	go func() {
+		<-events
+		close(fired)
+	}()
+	return data, stat, fired, nil
 }
 
 // Sync makes the server this session reads from catch up with the leader,

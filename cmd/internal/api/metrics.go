@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -13,6 +14,43 @@ type Metrics struct {
 	registry *prometheus.Registry
 	hooks    *prometheus.CounterVec
 	apply    prometheus.Histogram
+	// traefikAnswers counts GET /v1/traefik answers by kind.
+	traefikAnswers *prometheus.CounterVec
+}
+
+// MirrorSource reports the mirror GET /v1/traefik serves.
+type MirrorSource interface {
+	// Age is how long the mirror may have missed changes; negative
+	// before the first load.
+	Age() time.Duration
+	// Revision is the mirror's revision; -1 before the first load.
+	Revision() int64
+	// FullLoads counts loads of every record (at start, after falling
+	// behind the kept change records).
+	FullLoads() float64
+}
+
+// RegisterMirror adds the mirror's gauges.
+func (m *Metrics) RegisterMirror(src MirrorSource) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "zk_sidecar_mirror_age_seconds",
+			Help: "How long the mirror served to Traefik's HTTP provider may have missed changes: 0 while it follows ZooKeeper, growing while ZooKeeper is unreachable; -1 before the first load.",
+		}, func() float64 {
+			if age := src.Age(); age >= 0 {
+				return age.Seconds()
+			}
+			return -1
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "zk_sidecar_mirror_revision",
+			Help: "Revision of the mirror served to Traefik's HTTP provider (-1 before the first load).",
+		}, func() float64 { return float64(src.Revision()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "zk_sidecar_mirror_full_loads_total",
+			Help: "Loads of every record into the mirror (at start, or after falling behind the kept change records).",
+		}, src.FullLoads),
+	)
 }
 
 // Source reports live values at scrape time.
@@ -39,8 +77,12 @@ func NewMetrics(src Source) *Metrics {
 			Help:    "Time to commit one ZooKeeper transaction.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		traefikAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zk_sidecar_traefik_config_answers_total",
+			Help: "GET /v1/traefik answers: body, not-modified or unavailable; -after-hold when the poll was held first.",
+		}, []string{"answer"}),
 	}
-	m.registry.MustRegister(m.hooks, m.apply,
+	m.registry.MustRegister(m.hooks, m.apply, m.traefikAnswers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src != nil {
 		m.registry.MustRegister(

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,11 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/traefikapi"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
@@ -35,23 +37,44 @@ type Options struct {
 	Token string
 	// PublicURL is where users reach Traefik ("https://zoe.example.com"); optional.
 	PublicURL string
-	// TraefikAPIURL enables ?wait on start ("http://traefik:8080").
+	// TraefikAPIURL enables ?wait ("http://traefik:8080").
 	TraefikAPIURL string
+	// TraefikProvider is the suffix Traefik gives the names the sidecar
+	// writes ("zookeeper", the default): ?wait asks its API for
+	// <name>@<provider>.
+	TraefikProvider string
 	// MaxConcurrentApplies bounds hooks waiting on ZooKeeper at once; more get 503.
 	MaxConcurrentApplies int
 	Logger               *slog.Logger
 	Metrics              *Metrics
+	// MetricsElsewhere leaves /metrics out of Handler: the operator serves
+	// MetricsHandler on an address of its own (--metrics-listen).
+	MetricsElsewhere bool
+	// Mirror, when set, serves GET /v1/traefik.
+	Mirror Mirror
+	// TraefikToken is a read-only bearer token accepted on GET
+	// /v1/traefik only, besides Token; optional.
+	TraefikToken string
+	// PollHold bounds how long GET /v1/traefik holds a poll from a client
+	// that already has the current configuration; 0 answers at once.
+	PollHold time.Duration
 }
 
 // Server serves the HTTP API.
 type Server struct {
 	opts      Options
 	tokenHash [32]byte
-	views     Views
-	applies   chan struct{}
-	log       *slog.Logger
-	metrics   *Metrics
-	client    *http.Client
+	// traefikTokenHash is the read-only token's; hasTraefikToken is 1
+	// when there is one (an empty token must never match).
+	traefikTokenHash [32]byte
+	hasTraefikToken  int
+	stopHolding      chan struct{}
+	stopOnce         sync.Once
+	views            Views
+	applies          chan struct{}
+	log              *slog.Logger
+	metrics          *Metrics
+	traefik          *traefikapi.Client // nil without a Traefik API URL
 }
 
 // New builds a server; the token must not be empty.
@@ -71,7 +94,17 @@ func New(opts Options) (*Server, error) {
 		applies:   make(chan struct{}, opts.MaxConcurrentApplies),
 		log:       opts.Logger,
 		metrics:   opts.Metrics,
-		client:    &http.Client{Timeout: 5 * time.Second},
+
+		stopHolding: make(chan struct{}),
+	}
+	if opts.TraefikToken != "" {
+		s.traefikTokenHash, s.hasTraefikToken = sha256.Sum256([]byte(opts.TraefikToken)), 1
+	}
+	if opts.TraefikAPIURL != "" {
+		if opts.TraefikProvider == "" {
+			opts.TraefikProvider = "zookeeper"
+		}
+		s.traefik = traefikapi.NewClient(opts.TraefikAPIURL, opts.TraefikProvider)
 	}
 	var err error
 	if s.views, err = NewViews(opts.PublicURL); err != nil {
@@ -90,19 +123,36 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/routes", s.auth(s.handleRoutes))
 	mux.HandleFunc("GET /v1/executions/{id}", s.auth(s.handleExecution))
 	mux.HandleFunc("PUT /v1/executions", s.auth(s.handleSync))
+	if s.opts.Mirror != nil {
+		mux.HandleFunc("GET /v1/traefik", s.authTraefik(s.handleTraefik))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if !s.opts.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.MetricsHandler())
+	}
+	return mux
+}
+
+// MetricsHandler serves GET /metrics (Prometheus text format). It needs no
+// token, as scrapers usually carry none: serve it on a separate address
+// (Options.MetricsElsewhere) to keep it off the API's port.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	return mux
 }
 
 // auth checks the bearer token in constant time (over fixed-length hashes,
-// so the token's length does not leak either).
+// so the token's length does not leak either). The scheme's name is
+// case-insensitive and may be followed by several spaces (RFC 9110, 11.1).
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		given = strings.TrimLeft(given, " ")
+		ok := strings.EqualFold(scheme, "Bearer")
 		hash := sha256.Sum256([]byte(given))
 		if !ok || subtle.ConstantTimeCompare(hash[:], s.tokenHash[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
@@ -113,12 +163,37 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// ReadyResponse is the body of /readyz.
+type ReadyResponse struct {
+	Status string `json:"status"`
+	// Mirror describes the copy GET /v1/traefik serves, which stays
+	// served while ZooKeeper is unreachable.
+	Mirror *MirrorStatus `json:"mirror,omitempty"`
+}
+
+// MirrorStatus is the mirror's revision and age in /readyz.
+type MirrorStatus struct {
+	Loaded   bool  `json:"loaded"`
+	Revision int64 `json:"revision"`
+	Routes   int   `json:"routes"`
+	// AgeSeconds is how long the mirror may have missed changes: 0 while
+	// it follows ZooKeeper.
+	AgeSeconds float64 `json:"age_seconds"`
+}
+
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
-	if !s.opts.Provider.Connected() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "zookeeper session down"})
-		return
+	resp := ReadyResponse{Status: "ready"}
+	if m := s.opts.Mirror; m != nil {
+		resp.Mirror = &MirrorStatus{}
+		if snap := m.Snapshot(); snap != nil {
+			resp.Mirror = &MirrorStatus{Loaded: true, Revision: snap.Revision, Routes: snap.Routes(), AgeSeconds: max(m.Age(), 0).Seconds()}
+		}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	status := http.StatusOK
+	if !s.opts.Provider.Connected() {
+		resp.Status, status = "zookeeper session down", http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, resp)
 }
 
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
@@ -164,6 +239,12 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 	if req.Execution == nil {
 		return http.StatusBadRequest, nil, &execution.FieldError{Field: "execution", Message: "required"}
 	}
+	// Checked for every event, so that a client learns of a bad wait on
+	// its first hook; a prepare writes nothing and has nothing to wait for.
+	wait, err := s.waitParam(r)
+	if err != nil {
+		return http.StatusBadRequest, nil, err
+	}
 	p := s.opts.Provider
 	switch req.Event {
 	case EventPrepare:
@@ -173,10 +254,6 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		}
 		return http.StatusOK, s.hookResponse(req.Execution.ID, routes, true), nil
 	case EventStart:
-		wait, err := s.waitParam(r)
-		if err != nil {
-			return http.StatusBadRequest, nil, err
-		}
 		release, err := s.acquire()
 		if err != nil {
 			return http.StatusServiceUnavailable, nil, err
@@ -189,7 +266,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		resp := s.hookResponse(req.Execution.ID, res.Routes, true)
 		resp.timing = &res.Timing
 		if wait > 0 {
-			served := s.waitServed(r.Context(), res.Routes, wait)
+			served := s.waitTraefik(r.Context(), wait, req.Execution.ID, res.Routes, res.Removed)
 			resp.Served = &served
 		}
 		return http.StatusOK, resp, nil
@@ -205,6 +282,10 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		}
 		resp := s.hookResponse(req.Execution.ID, res.Routes, false)
 		resp.timing = &res.Timing
+		if wait > 0 {
+			unserved := s.waitTraefik(r.Context(), wait, req.Execution.ID, nil, res.Routes)
+			resp.Unserved = &unserved
+		}
 		return http.StatusOK, resp, nil
 	case "":
 		return http.StatusBadRequest, nil, &execution.FieldError{Field: "event", Message: "required: prepare, start or stop"}
@@ -214,7 +295,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 }
 
 func (s *Server) hookResponse(id execution.ID, routes []state.Route, withEnv bool) *HookResponse {
-	resp := &HookResponse{ExecutionID: string(id), Routes: s.views.Routes(routes), Env: map[string]map[string]string{}}
+	resp := &HookResponse{HookResponse: apiv1.HookResponse{ExecutionID: string(id), Routes: s.views.Routes(routes), Env: map[string]map[string]string{}}}
 	if withEnv {
 		resp.Env = envOf(routes)
 	}
@@ -222,58 +303,39 @@ func (s *Server) hookResponse(id execution.ID, routes []state.Route, withEnv boo
 }
 
 func (s *Server) waitParam(r *http.Request) (time.Duration, error) {
-	raw := r.URL.Query().Get("wait")
-	if raw == "" {
+	raw, given := r.URL.Query()["wait"]
+	if !given {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(raw)
-	if err != nil || d <= 0 || d > maxWait {
-		return 0, &execution.FieldError{Field: "wait", Message: fmt.Sprintf("want a duration between 0 and %s, like 10s", maxWait)}
+	d, err := time.ParseDuration(raw[0])
+	if len(raw) != 1 || err != nil || d <= 0 || d > maxWait {
+		return 0, &execution.FieldError{Field: "wait", Message: fmt.Sprintf("want one duration greater than 0 and at most %s, like 10s", maxWait)}
 	}
-	if s.opts.TraefikAPIURL == "" {
+	if s.traefik == nil {
 		return 0, &execution.FieldError{Field: "wait", Message: "needs --traefik-api-url"}
 	}
 	return d, nil
 }
 
-// waitServed polls Traefik's API until every router is live or wait passes.
-func (s *Server) waitServed(ctx context.Context, routes []state.Route, wait time.Duration) bool {
+// waitTraefik polls Traefik's API for at most wait until it serves every
+// route of served exactly as written and routes none of unserved; false
+// when wait passes first (the reason is logged).
+func (s *Server) waitTraefik(ctx context.Context, wait time.Duration, id execution.ID, served, unserved []state.Route) bool {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	pending := map[string]bool{}
-	for _, r := range routes {
-		pending[r.Traefik.Name] = true
+	err := s.traefik.Wait(ctx, traefikRoutes(served), traefikRoutes(unserved))
+	if err != nil {
+		s.log.Info("wait: Traefik did not show the change in time", "execution", string(id), "wait", wait, "error", err)
 	}
-	for {
-		for name := range pending {
-			if s.routerLive(ctx, name) {
-				delete(pending, name)
-			}
-		}
-		if len(pending) == 0 {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return err == nil
 }
 
-func (s *Server) routerLive(ctx context.Context, name string) bool {
-	u := strings.TrimRight(s.opts.TraefikAPIURL, "/") + "/api/http/routers/" + url.PathEscape(name+"@zookeeper")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return false
+func traefikRoutes(rs []state.Route) []kvschema.Route {
+	out := make([]kvschema.Route, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Traefik)
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return out
 }
 
 func (s *Server) handleRoutes(w http.ResponseWriter, _ *http.Request) {
@@ -336,6 +398,8 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.views.Sync(sp, dryRun))
 }
 
+var errMirrorNotLoaded = fmt.Errorf("%w: the routes have not been loaded from ZooKeeper yet", zkstore.ErrUnavailable)
+
 var errBusy = fmt.Errorf("%w: too many concurrent requests", zkstore.ErrUnavailable)
 
 // acquire bounds concurrent applies so a flood queues no unbounded work.
@@ -359,23 +423,8 @@ func decodeBody(r *http.Request, v any) (int, error) {
 	if err != nil {
 		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "reading: " + err.Error()}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			field := fieldPath(body, typeErr.Offset)
-			if field == "" {
-				field = typeErr.Field
-			}
-			if field == "" {
-				field = "body" // the top-level value itself, e.g. an array
-			}
-			return http.StatusBadRequest, &execution.FieldError{Field: field, Message: fmt.Sprintf("wrong type: got JSON %s", typeErr.Value)}
-		}
-		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "malformed JSON: " + err.Error()}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return http.StatusBadRequest, &execution.FieldError{Field: "body", Message: "trailing data after the JSON value"}
+	if err := DecodeStrict(body, v); err != nil {
+		return http.StatusBadRequest, err
 	}
 	return 0, nil
 }

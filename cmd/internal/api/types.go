@@ -8,76 +8,35 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/plan"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 )
 
-// Hook events.
+// The wire types live in apiv1, where clients can import them.
 const (
-	EventPrepare = "prepare"
-	EventStart   = "start"
-	EventStop    = "stop"
+	EventPrepare = apiv1.EventPrepare
+	EventStart   = apiv1.EventStart
+	EventStop    = apiv1.EventStop
 )
 
-// HookRequest is the body of POST /v1/hooks.
-type HookRequest struct {
-	Event     string               `json:"event"`
-	Execution *execution.Execution `json:"execution"`
-}
+type (
+	HookRequest       = apiv1.HookRequest
+	RouteView         = apiv1.RouteView
+	RoutesResponse    = apiv1.RoutesResponse
+	ExecutionsRequest = apiv1.ExecutionsRequest
+	PlanView          = apiv1.PlanView
+	SyncResponse      = apiv1.SyncResponse
+	ErrorResponse     = apiv1.ErrorResponse
+)
 
-// RouteView is one route as clients see it.
-type RouteView struct {
-	ExecutionID string `json:"execution_id,omitempty"`
-	Service     string `json:"service"`
-	Port        int    `json:"port"`
-	Key         string `json:"key"`
-	Path        string `json:"path"`
-	Host        string `json:"host,omitempty"`
-	URL         string `json:"url,omitempty"`
-	Backend     string `json:"backend,omitempty"`
-	Router      string `json:"router,omitempty"`
-}
-
-// HookResponse answers every hook event.
+// HookResponse is the body of a hook's answer plus what goes in its headers.
 type HookResponse struct {
-	ExecutionID string                       `json:"execution_id"`
-	Routes      []RouteView                  `json:"routes"`
-	Env         map[string]map[string]string `json:"env"`
-	// Served is set on start with ?wait: whether Traefik shows every router live.
-	Served *bool `json:"served,omitempty"`
+	apiv1.HookResponse
 	// timing is sent as the Server-Timing header, not in the body.
 	timing *provider.Timing
-}
-
-// RoutesResponse answers GET /v1/routes.
-type RoutesResponse struct {
-	Routes []RouteView `json:"routes"`
-}
-
-// ExecutionsRequest is the body of PUT /v1/executions (full resync).
-type ExecutionsRequest struct {
-	Executions []execution.Execution `json:"executions"`
-}
-
-// PlanView is one execution's part of a resync plan.
-type PlanView struct {
-	Create []RouteView `json:"create"`
-	Update []RouteView `json:"update"`
-	Delete []RouteView `json:"delete"`
-}
-
-// SyncResponse answers PUT /v1/executions.
-type SyncResponse struct {
-	DryRun bool                `json:"dry_run"`
-	Plan   map[string]PlanView `json:"plan"`
-}
-
-// ErrorResponse is every error body; Field is the JSON path at fault.
-type ErrorResponse struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
 }
 
 // Views turn the provider's records into the API's shapes; the CLI prints

@@ -21,6 +21,7 @@ import (
 	"github.com/traefik/paerser/types"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
@@ -38,6 +39,7 @@ type Config struct {
 	TraefikRootKey       string
 	StateRoot            string
 	Listen               string
+	MetricsListen        string
 	Token                string
 	TokenFile            string
 	KeySecret            string
@@ -52,10 +54,21 @@ type Config struct {
 	ZoeUIURL             string
 	ZoeUIPath            string
 	TraefikAPIURL        string
+	TraefikProvider      string
+	TraefikToken         string
+	TraefikTokenFile     string
+	TraefikPollHold      types.Duration
 	ZKUser               string
 	ZKPassword           string
 	ZKReaderUser         string
 	ZKReaderPassword     string
+	TLSCertFile          string
+	TLSKeyFile           string
+	TLSClientCAFile      string
+	ZKTLSCAFile          string
+	ZKTLSCertFile        string
+	ZKTLSKeyFile         string
+	ZKTLSVerifyHostname  bool
 	ZKSessionTimeout     types.Duration
 	ZKOpTimeout          types.Duration
 	GCInterval           types.Duration
@@ -86,9 +99,22 @@ func Default() Config {
 	return cfg
 }
 
-// RegisterFlags adds one flag per setting to fs.
-func RegisterFlags(fs *pflag.FlagSet) {
-	for _, s := range table {
+// RegisterFlags adds a flag for each named setting to fs, or for every
+// setting when none is named: each command shows the flags it uses. A name
+// not in the table panics (a programming error the tests catch).
+func RegisterFlags(fs *pflag.FlagSet, only ...string) {
+	selected := table
+	if len(only) > 0 {
+		selected = nil
+		for _, name := range only {
+			s, ok := Lookup(name)
+			if !ok {
+				panic("config: no setting " + name)
+			}
+			selected = append(selected, s)
+		}
+	}
+	for _, s := range selected {
 		switch s.Kind {
 		case KindBool:
 			fs.Bool(s.Flag, s.Default == "true", s.Description)
@@ -383,17 +409,19 @@ func (c Config) Validate() error {
 	if err := validateZnodePath(c.StateRoot); err != nil {
 		add(c.invalid("state-root", c.StateRoot, "%v", err))
 	} else if root != "" {
-		state := "/" + strings.Trim(c.StateRoot, "/")
-		if state == root || strings.HasPrefix(state+"/", root+"/") {
+		if _, err := provider.StateRootPath(root, c.StateRoot); err != nil {
 			add(c.invalid("state-root", c.StateRoot, "must be outside the Traefik root key %s (Traefik re-reads everything under it); the default is /traefik-zk-sidecar", root))
 		}
 	}
-	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
-		add(c.invalid("listen", c.Listen, "want host:port, e.g. 0.0.0.0:8480 or 127.0.0.1:8480"))
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		add(c.invalid("listen", c.Listen, "port %q is not a number from 0 to 65535", port))
+	add(c.validAddress("listen", c.Listen))
+	if c.MetricsListen != "" {
+		add(c.validAddress("metrics-listen", c.MetricsListen))
+		if c.MetricsListen == c.Listen {
+			add(c.invalid("metrics-listen", c.MetricsListen, "is --listen's address; leave it empty to serve /metrics there"))
+		}
 	}
 	add(c.bothGiven("token", c.Token, "token-file", c.TokenFile))
+	add(c.bothGiven("traefik-token", c.TraefikToken, "traefik-token-file", c.TraefikTokenFile))
 	add(c.bothGiven("key-secret", c.KeySecret, "key-secret-file", c.KeySecretFile))
 	if err := kvschema.ValidateName(c.DeploymentName); err != nil {
 		add(c.invalid("deployment-name", c.DeploymentName, "want 1-63 letters, digits or inner '-' (it becomes part of keys and host names)"))
@@ -409,33 +437,22 @@ func (c Config) Validate() error {
 	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
 		add(c.invalid("public-url", c.PublicURL, "want http(s)://host[:port][/path]"))
 	}
-	switch c.Routing {
-	case execution.RoutingPath:
-	case execution.RoutingHost:
-		if c.ProxyDomain == "" {
-			add(c.invalid("routing", c.Routing, "host routing needs a domain: give %s", HowToSet("proxy-domain")))
-		}
-	default:
-		add(c.invalid("routing", c.Routing, "want %q or %q", execution.RoutingPath, execution.RoutingHost))
+	if err := c.executionSettings("").Validate(); err != nil {
+		add(c.settingError(err))
 	}
-	if c.ProxyDomain != "" {
-		if err := kvschema.ValidateHost(normalizeDomain(c.ProxyDomain)); err != nil {
-			add(c.invalid("proxy-domain", c.ProxyDomain, "want a DNS name such as apps.example.com"))
-		}
-	}
-	for _, ep := range c.EntryPoints {
-		if err := kvschema.ValidateName(ep); err != nil {
-			add(c.invalid("entrypoints", strings.Join(c.EntryPoints, ","), "entry point %q: want Traefik entry point names (letters, digits, inner '-'), comma-separated", ep))
-			break
-		}
-	}
-	if c.CertResolver != "" {
-		if err := kvschema.ValidateName(c.CertResolver); err != nil {
-			add(c.invalid("cert-resolver", c.CertResolver, "want a Traefik certificate resolver name (letters, digits, inner '-')"))
+	if c.ProxyDomain != "" && c.Routing != execution.RoutingHost {
+		// Unused in path routing, but a typo should not wait for a switch.
+		if err := execution.ValidateProxyDomain(normalizeDomain(c.ProxyDomain)); err != nil {
+			add(c.settingError(err))
 		}
 	}
 	if c.TraefikAPIURL != "" && !isHTTPURL(c.TraefikAPIURL) {
 		add(c.invalid("traefik-api-url", c.TraefikAPIURL, "want http(s)://host:port of Traefik's API"))
+	}
+	switch c.TraefikProvider {
+	case "zookeeper", "http":
+	default:
+		add(c.invalid("traefik-provider", c.TraefikProvider, "want zookeeper or http"))
 	}
 	switch {
 	case c.ZKUser == "" && c.ZKPassword != "":
@@ -451,6 +468,7 @@ func (c Config) Validate() error {
 	case c.ZKReaderUser == "" && c.ZKReaderPassword != "":
 		add(c.invalid("zk-reader-password", "", "given without --zk-reader-user; give %s", HowToSet("zk-reader-user")))
 	}
+	add(c.validateTLS())
 	for _, d := range []struct {
 		flag  string
 		value types.Duration
@@ -460,6 +478,7 @@ func (c Config) Validate() error {
 		{"zk-op-timeout", c.ZKOpTimeout, false},
 		{"gc-interval", c.GCInterval, false},
 		{"gc-quiet-window", c.GCQuietWindow, true},
+		{"traefik-poll-hold", c.TraefikPollHold, true},
 	} {
 		if d.value < 0 || (d.value == 0 && !d.zero) {
 			want := "more than 0"
@@ -482,12 +501,39 @@ func (c Config) Validate() error {
 	default:
 		add(c.invalid("log-format", c.LogFormat, "want text or json"))
 	}
-	if len(errs) == 0 {
-		if _, err := c.ExecutionSettings(); err != nil {
-			add(fmt.Errorf("routing settings: %w", err))
-		}
-	}
 	return errors.Join(errs...)
+}
+
+// validAddress checks a host:port to listen on.
+func (c Config) validAddress(flag, addr string) error {
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return c.invalid(flag, addr, "want host:port, e.g. 0.0.0.0:8480 or 127.0.0.1:8480")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return c.invalid(flag, addr, "port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// settingError names the flag behind an error of the routing settings' check.
+func (c Config) settingError(err error) error {
+	var se *execution.SettingError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("routing settings: %w", err)
+	}
+	switch se.Setting {
+	case execution.SettingRouting:
+		return c.invalid("routing", c.Routing, "want %q or %q", execution.RoutingPath, execution.RoutingHost)
+	case execution.SettingProxyDomain:
+		if c.ProxyDomain == "" {
+			return c.invalid("routing", c.Routing, "host routing needs a domain: give %s", HowToSet("proxy-domain"))
+		}
+		return c.invalid("proxy-domain", c.ProxyDomain, "want a DNS name such as apps.example.com")
+	case execution.SettingEntryPoints:
+		return c.invalid("entrypoints", strings.Join(c.EntryPoints, ","), "entry point %q: want Traefik entry point names (letters, digits, inner '-'), comma-separated", se.Value)
+	case execution.SettingCertResolver:
+		return c.invalid("cert-resolver", c.CertResolver, "want a Traefik certificate resolver name (letters, digits, inner '-')")
+	}
+	return fmt.Errorf("routing settings: %w", err)
 }
 
 func (c Config) bothGiven(valueFlag, value, fileFlag, path string) error {
@@ -526,7 +572,12 @@ func (c Config) ExecutionSettings() (execution.Settings, error) {
 	if err != nil {
 		return execution.Settings{}, err
 	}
-	s := execution.Settings{
+	s := c.executionSettings(base)
+	return s, s.Validate()
+}
+
+func (c Config) executionSettings(base string) execution.Settings {
+	return execution.Settings{
 		BasePath:     base,
 		Routing:      c.Routing,
 		ProxyDomain:  normalizeDomain(c.ProxyDomain),
@@ -534,7 +585,6 @@ func (c Config) ExecutionSettings() (execution.Settings, error) {
 		TLS:          c.TLS,
 		CertResolver: c.CertResolver,
 	}
-	return s, s.Validate()
 }
 
 // StaticRoutes are the fixed routes the sidecar keeps: Zoe's own UI when
@@ -573,7 +623,12 @@ func (c Config) ZooKeeperOptions() (zkstore.Options, error) {
 	if err != nil {
 		return zkstore.Options{}, err
 	}
+	dialTLS, err := c.zooKeeperTLS()
+	if err != nil {
+		return zkstore.Options{}, err
+	}
 	return zkstore.Options{
+		TLS:            dialTLS,
 		Servers:        servers,
 		SessionTimeout: time.Duration(c.ZKSessionTimeout),
 		OpTimeout:      time.Duration(c.ZKOpTimeout),

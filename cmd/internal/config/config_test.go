@@ -314,6 +314,10 @@ func TestBadValues(t *testing.T) {
 		file   string // TOML content, given with --config
 		expect []string
 	}{
+		{name: "traefik provider", args: []string{"--traefik-provider", "redis"},
+			expect: []string{`invalid --traefik-provider "redis" (from flag --traefik-provider)`, `want zookeeper or http`}},
+		{name: "both Traefik tokens", args: []string{"--traefik-token", "x", "--traefik-token-file", "/f"},
+			expect: []string{"traefik-token", "traefik-token-file"}},
 		{name: "routing flag", args: []string{"--routing", "foo"},
 			expect: []string{`invalid --routing "foo" (from flag --routing)`, `want "path" or "host"`}},
 		{name: "routing env", env: []string{"TRAEFIK_ZK_SIDECAR_ROUTING=foo"},
@@ -342,6 +346,10 @@ func TestBadValues(t *testing.T) {
 			expect: []string{"invalid --state-root", "outside the Traefik root key /traefik"}},
 		{name: "listen", args: []string{"--listen", "8480"},
 			expect: []string{`invalid --listen "8480"`, "host:port"}},
+		{name: "metrics listen", args: []string{"--metrics-listen", "localhost"},
+			expect: []string{`invalid --metrics-listen "localhost"`, "host:port"}},
+		{name: "metrics listen on the API's address", args: []string{"--listen", "127.0.0.1:8480", "--metrics-listen", "127.0.0.1:8480"},
+			expect: []string{`invalid --metrics-listen "127.0.0.1:8480"`, "is --listen's address"}},
 		{name: "log level", env: []string{"TRAEFIK_ZK_SIDECAR_LOG_LEVEL=loud"},
 			expect: []string{"invalid --log-level", "debug, info, warn or error"}},
 		{name: "zk password without user", args: []string{"--zk-password", "hunter2hunter2"},

@@ -15,6 +15,15 @@ func (c Config) ResolveToken() (string, error) {
 	return c.secret("token", c.Token, "token-file", c.TokenFile, "API token")
 }
 
+// ResolveTraefikToken is the read-only token of GET /v1/traefik from
+// --traefik-token or --traefik-token-file; empty when neither is given.
+func (c Config) ResolveTraefikToken() (string, error) {
+	if c.TraefikToken == "" && c.TraefikTokenFile == "" {
+		return "", nil
+	}
+	return c.secret("traefik-token", c.TraefikToken, "traefik-token-file", c.TraefikTokenFile, "Traefik token")
+}
+
 // ResolveKeySecret is the key-derivation secret from --key-secret or
 // --key-secret-file, at least keys.MinSecretLength bytes.
 func (c Config) ResolveKeySecret() (string, error) {

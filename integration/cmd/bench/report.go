@@ -1,225 +1,15 @@
 package main
 
 import (
-	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"image/color"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-
-	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/stats"
 )
-
-// Sections of results.csv.
-const (
-	secServed = "hook_to_served"
-	// secServedLeader is hook → served at the ratio size with both
-	// Traefiks reading from the ZooKeeper leader (secServed: a follower).
-	secServedLeader = "hook_to_served_leader"
-	secStop         = "stop_to_404"
-	secOverhead     = "overhead"
-	secMemory       = "memory"
-	secBurst        = "burst"
-	secCycle        = "reload_cycle"
-)
-
-// sectionTitle names sections in notes and file names.
-var sectionTitle = map[string]string{
-	secServed:       "hook-to-served",
-	secServedLeader: "hook-to-served-leader",
-	secStop:         "stop-to-404",
-}
-
-// Targets of issue 6.
-const (
-	targetRatio      = 0.25
-	targetP99ms      = 10.0
-	targetCycles     = 2.0
-	targetRSSMiB     = 64.0
-	targetOverheadAt = 10000
-	targetMemoryAt   = 10000
-)
-
-// sample is one row of results.csv: one measured value.
-type sample struct {
-	Section string
-	Variant string // sidecar or baseline
-	Routes  int    // the nominal size the measurement belongs to
-	Present int    // routes actually present when it was taken
-	Rep     int
-	Metric  string
-	Value   float64
-	Unit    string
-}
-
-type phaseTime struct {
-	name string
-	took time.Duration
-}
-
-type runInfo struct {
-	Commit    string
-	Dirty     []string
-	Began     time.Time
-	Took      time.Duration
-	CPUs      int
-	CPUModel  string
-	MemTotal  string
-	Kernel    string
-	LoadBegin string
-	LoadEnd   string
-	Go        string
-	Traefik   string
-	ZooKeeper string
-	Sidecar   string
-}
-
-type results struct {
-	cfg     config
-	info    runInfo
-	servers []string
-	// follower and leader are the ZooKeeper servers the Traefiks of the
-	// hook → served phase read from.
-	follower, leader string
-	samples          []sample
-	phases           []phaseTime
-	traefikErrors    int
-	traefikRestarts  int
-	discarded        int
-	serviceMissing   int
-	notes            []string
-}
-
-func (r *results) add(s sample) { r.samples = append(r.samples, s) }
-
-func (r *results) values(section, variant string, routes int, metric string) []float64 {
-	var out []float64
-	for _, s := range r.samples {
-		if s.Section == section && s.Variant == variant && s.Routes == routes && s.Metric == metric {
-			out = append(out, s.Value)
-		}
-	}
-	return out
-}
-
-// memoryPresent is how many routes the sidecar owned when its RSS was read.
-func (r *results) memoryPresent() int {
-	for _, s := range r.samples {
-		if s.Section == secMemory {
-			return s.Present
-		}
-	}
-	return 0
-}
-
-func (r *results) one(section string, metric string) float64 {
-	for _, s := range r.samples {
-		if s.Section == section && s.Metric == metric {
-			return s.Value
-		}
-	}
-	return math.NaN()
-}
-
-// ---------------------------------------------------------------- environment
-
-func collectInfo(out string) runInfo {
-	info := runInfo{CPUs: runtime.NumCPU(), Go: runtime.Version(), LoadBegin: loadAvg()}
-	if b, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
-		info.Commit = strings.TrimSpace(string(b))
-	} else {
-		info.Commit = "unknown"
-	}
-	// Source not in the commit: changed tracked files and untracked Go
-	// files or directories, except the bench's own output.
-	if b, err := exec.Command("git", "status", "--porcelain").Output(); err == nil {
-		outDir := filepath.ToSlash(filepath.Clean(out)) + "/"
-		for _, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
-			if len(line) < 4 {
-				continue
-			}
-			f := strings.TrimSpace(line[3:])
-			if strings.HasPrefix(f, outDir) || (strings.HasSuffix(f, "/") && strings.HasPrefix(outDir, f)) {
-				continue // the bench's output, or an untracked directory holding it
-			}
-			if strings.HasPrefix(line, "??") {
-				if !strings.HasSuffix(f, "/") && !strings.HasSuffix(f, ".go") {
-					continue
-				}
-				f += " (untracked)"
-			}
-			info.Dirty = append(info.Dirty, f)
-		}
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "model name"); ok {
-				info.CPUModel = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-				if kb, err := strconv.ParseInt(strings.Fields(v)[0], 10, 64); err == nil {
-					info.MemTotal = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
-				}
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		info.Kernel = strings.TrimSpace(string(b))
-	}
-	return info
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func (i runInfo) commitString() string {
-	if len(i.Dirty) == 0 {
-		return i.Commit
-	}
-	return i.Commit + "-dirty"
-}
-
-// traefikVersion is the release the harness builds; the binary, built from
-// Traefik's Go module, reports itself as "dev".
-func traefikVersion(context.Context) string { return harness.TraefikVersion }
-
-func sidecarVersion(bin string) string {
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.Join(strings.Fields(strings.SplitN(string(out), "\n", 2)[0]), " ")
-}
-
-// ---------------------------------------------------------------- formatting
 
 func secs(msv float64) string {
 	if math.IsNaN(msv) {
@@ -267,10 +57,8 @@ func medianOr(xs []float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	return median(xs)
+	return stats.Median(xs)
 }
-
-// ---------------------------------------------------------------- report
 
 // summary holds the numbers the targets are judged on.
 type summary struct {
@@ -288,7 +76,7 @@ type summary struct {
 func (r *results) summarize() summary {
 	var s summary
 	last := r.cfg.overheadAt[len(r.cfg.overheadAt)-1]
-	s.p99 = percentile(r.values(secOverhead, "sidecar", last, "hook_to_commit"), 99)
+	s.p99 = stats.Percentile(r.values(secOverhead, "sidecar", last, "hook_to_commit"), 99)
 	s.p99OK = s.p99 <= targetP99ms
 	s.cycleMedian = medianOr(r.values(secCycle, "sidecar", r.cfg.burstHooks, "served"))
 	s.servedAfter = r.one(secBurst, "served_after_burst_end")
@@ -323,7 +111,7 @@ func (r *results) report() string {
 	}
 	last := r.cfg.overheadAt[len(r.cfg.overheadAt)-1]
 	w("| overhead p99 ≤ %.0f ms at %s routes | %s (ZooKeeper alone, same transactions: %s) | %s |\n", targetP99ms, count(float64(last)), millis(s.p99),
-		millis(percentile(r.values(secOverhead, "zookeeper", last, "multi"), 99)), verdict(s.p99OK))
+		millis(stats.Percentile(r.values(secOverhead, "zookeeper", last, "multi"), 99)), verdict(s.p99OK))
 	w("| %s-hook burst served within %.0f Traefik reload cycles of its end | %.2f cycles (%s after the last answer; cycle %s) | %s |\n",
 		count(float64(r.cfg.burstHooks)), targetCycles, s.cycles, secs(s.servedAfter), secs(s.cycleMedian), verdict(s.cyclesOK))
 	w("| peak RSS ≤ %.0f MiB with %s routes owned | %.1f MiB | %s |\n\n",
@@ -378,9 +166,9 @@ func (r *results) report() string {
 	for _, size := range r.cfg.overheadAt {
 		v := r.values(secOverhead, "sidecar", size, "hook_to_commit")
 		f := r.values(secOverhead, "zookeeper", size, "multi")
-		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", count(float64(size)), millis(percentile(v, 50)), millis(percentile(v, 90)),
-			millis(percentile(v, 99)), millis(percentile(v, 100)), millis(mean(v)), millis(medianOr(r.values(secOverhead, "sidecar", size, "commit_mean"))),
-			millis(percentile(f, 50)), millis(percentile(f, 90)), millis(percentile(f, 99)), millis(percentile(f, 100)))
+		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", count(float64(size)), millis(stats.Percentile(v, 50)), millis(stats.Percentile(v, 90)),
+			millis(stats.Percentile(v, 99)), millis(stats.Percentile(v, 100)), millis(mean(v)), millis(medianOr(r.values(secOverhead, "sidecar", size, "commit_mean"))),
+			millis(stats.Percentile(f, 50)), millis(stats.Percentile(f, 90)), millis(stats.Percentile(f, 99)), millis(stats.Percentile(f, 100)))
 	}
 
 	w("\nWhere the time went, from the sidecar's `Server-Timing` header (wait: queued behind other transactions; zk-read: reads the plan needs; plan: planning and encoding; zk-commit: the multi; rest: HTTP, JSON, validation, scheduling): medians, and means over the slowest 1%% of hooks.\n\n")
@@ -418,14 +206,14 @@ func (r *results) report() string {
 	sort.Float64s(stop)
 	if len(stop) > 0 {
 		w("| median | min | max | hook answered (median) |\n|---:|---:|---:|---:|\n| %s | %s | %s | %s |\n",
-			secs(median(stop)), secs(stop[0]), secs(stop[len(stop)-1]), millis(medianOr(r.values(secStop, "sidecar", r.cfg.stopAt, "write"))))
+			secs(stats.Median(stop)), secs(stop[0]), secs(stop[len(stop)-1]), millis(medianOr(r.values(secStop, "sidecar", r.cfg.stopAt, "write"))))
 	}
 	for _, n := range r.notes {
 		w("\nNote: %s.\n", n)
 	}
 	if r.serviceMissing > 0 {
 		w("\nTraefik logged %d times that a router's service did not exist: routes created while Traefik walked the tree, "+
-			"whose router it read before their service existed; the next walk serves them (facts 6: harmless).\n", r.serviceMissing)
+			"whose router it read before their service existed; the next walk serves them, so this is harmless.\n", r.serviceMissing)
 	}
 	if r.traefikErrors > 0 || r.discarded > 0 || r.traefikRestarts > 0 {
 		w("\nDisturbances: %d measurement attempts discarded and repeated because Traefik's ZooKeeper session broke "+
@@ -440,8 +228,10 @@ type walkStats struct {
 	served, walkStarted, configReceived, requests, cpu float64
 }
 
-func (w walkStats) walk() float64       { return w.configReceived - w.walkStarted }
-func (w walkStats) fixed() float64      { return w.served - w.walk() }
+func (w walkStats) walk() float64 { return w.configReceived - w.walkStarted }
+
+func (w walkStats) fixed() float64 { return w.served - w.walk() }
+
 func (w walkStats) perRequest() float64 { return w.walk() / w.requests }
 
 // walkComparison is sidecar against baseline in one section at the ratio size.
@@ -478,306 +268,4 @@ func micros(ms float64) string {
 		return "–"
 	}
 	return fmt.Sprintf("%.0f µs", ms*1000)
-}
-
-// ---------------------------------------------------------------- files
-
-func (r *results) write(out, report string) error {
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	if err := r.writeCSV(filepath.Join(out, "results.csv")); err != nil {
-		return err
-	}
-	if err := r.plotServed(filepath.Join(out, "hook-to-served.svg")); err != nil {
-		return err
-	}
-	if err := r.plotOverhead(filepath.Join(out, "overhead.svg")); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(out, "README.md"), []byte(r.readme(report)), 0o644)
-}
-
-func (r *results) writeCSV(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	_ = w.Write([]string{"section", "variant", "routes", "present", "rep", "metric", "value", "unit"})
-	for _, s := range r.samples {
-		_ = w.Write([]string{s.Section, s.Variant, strconv.Itoa(s.Routes), strconv.Itoa(s.Present), strconv.Itoa(s.Rep),
-			s.Metric, strconv.FormatFloat(s.Value, 'f', -1, 64), s.Unit})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// readCSV loads the samples writeCSV wrote.
-func readCSV(path string) ([]sample, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%s: empty", path)
-	}
-	var out []sample
-	for i, row := range rows[1:] {
-		if len(row) != 8 {
-			return nil, fmt.Errorf("%s:%d: %d fields, want 8", path, i+2, len(row))
-		}
-		routes, err1 := strconv.Atoi(row[2])
-		present, err2 := strconv.Atoi(row[3])
-		rep, err3 := strconv.Atoi(row[4])
-		value, err4 := strconv.ParseFloat(row[6], 64)
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+2, err)
-		}
-		out = append(out, sample{Section: row[0], Variant: row[1], Routes: routes, Present: present, Rep: rep, Metric: row[5], Value: value, Unit: row[7]})
-	}
-	return out, nil
-}
-
-// redraw draws the plots again from cfg.out's results.csv.
-func redraw(cfg config) error {
-	samples, err := readCSV(filepath.Join(cfg.out, "results.csv"))
-	if err != nil {
-		return err
-	}
-	r := &results{cfg: cfg, samples: samples}
-	if err := r.plotServed(filepath.Join(cfg.out, "hook-to-served.svg")); err != nil {
-		return err
-	}
-	return r.plotOverhead(filepath.Join(cfg.out, "overhead.svg"))
-}
-
-var (
-	colSidecar  = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
-	colBaseline = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
-)
-
-// plotLeader adds the medians measured with both Traefiks on the leader,
-// as triangles with their ratio.
-func (r *results) plotLeader(p *plot.Plot) error {
-	sc := r.values(secServedLeader, "sidecar", r.cfg.ratioAt, "served")
-	bl := r.values(secServedLeader, "baseline", r.cfg.ratioAt, "served")
-	if len(sc) == 0 || len(bl) == 0 {
-		return nil
-	}
-	shape, radius := draw.TriangleGlyph{}, vg.Points(4)
-	for _, v := range []struct {
-		xs []float64
-		c  color.Color
-	}{{sc, colSidecar}, {bl, colBaseline}} {
-		pt, err := plotter.NewScatter(plotter.XYs{{X: float64(r.cfg.ratioAt), Y: median(v.xs) / 1000}})
-		if err != nil {
-			return err
-		}
-		pt.Color, pt.Shape, pt.Radius = v.c, shape, radius
-		p.Add(pt)
-	}
-	gray, err := plotter.NewScatter(plotter.XYs{{}})
-	if err != nil {
-		return err
-	}
-	gray.Color, gray.Shape, gray.Radius = color.Gray{Y: 0x60}, shape, radius
-	p.Legend.Add("triangles: both Traefiks on the leader (others: on a follower)", gray)
-	l, err := plotter.NewLabels(plotter.XYLabels{
-		XYs:    []plotter.XY{{X: float64(r.cfg.ratioAt), Y: median(sc) / 1000}},
-		Labels: []string{fmt.Sprintf("leader: %.2f×", median(sc)/median(bl))},
-	})
-	if err != nil {
-		return err
-	}
-	l.TextStyle[0].Color = colSidecar
-	l.TextStyle[0].XAlign = draw.XRight
-	l.Offset = vg.Point{X: -vg.Points(16), Y: -vg.Points(16)}
-	p.Add(l)
-	return nil
-}
-
-// plotServed draws hook → served against routes present, log-log: median
-// lines and every repetition as a dot.
-func (r *results) plotServed(path string) error {
-	p := plot.New()
-	p.Title.Text = "Hook → served through Traefik (lines: medians; crosses: each run)"
-	p.X.Label.Text = "routes already present"
-	p.Y.Label.Text = "seconds"
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker = fixedTicks(r.cfg.servedAt)
-	p.Y.Tick.Marker = logTicks125{}
-	p.Add(plotter.NewGrid())
-	for _, v := range []struct {
-		name, label string
-		c           color.Color
-		shape       draw.GlyphDrawer
-	}{
-		{"sidecar", "sidecar: directories hold \"true\", one multi with its kick", colSidecar, draw.CircleGlyph{}},
-		{"baseline", "baseline: generic KV client, empty directories, separate kick", colBaseline, draw.SquareGlyph{}},
-	} {
-		var med, all plotter.XYs
-		for _, size := range r.cfg.servedAt {
-			xs := r.values(secServed, v.name, size, "served")
-			if len(xs) == 0 {
-				continue
-			}
-			med = append(med, plotter.XY{X: float64(size), Y: median(xs) / 1000})
-			for _, x := range xs {
-				all = append(all, plotter.XY{X: float64(size), Y: x / 1000})
-			}
-		}
-		if len(med) == 0 {
-			continue
-		}
-		line, points, err := plotter.NewLinePoints(med)
-		if err != nil {
-			return err
-		}
-		line.Color, line.Width = v.c, vg.Points(1.5)
-		points.Color, points.Shape, points.Radius = v.c, v.shape, vg.Points(3.5)
-		sc, err := plotter.NewScatter(all)
-		if err != nil {
-			return err
-		}
-		sc.Color, sc.Shape, sc.Radius = v.c, draw.CrossGlyph{}, vg.Points(2.5)
-		p.Add(line, points, sc)
-		p.Legend.Add(v.label, line, points)
-	}
-	// Ratio labels above the sidecar points.
-	var labels plotter.XYLabels
-	for _, size := range r.cfg.servedAt {
-		sc := r.values(secServed, "sidecar", size, "served")
-		bl := r.values(secServed, "baseline", size, "served")
-		if len(sc) == 0 || len(bl) == 0 {
-			continue
-		}
-		labels.XYs = append(labels.XYs, plotter.XY{X: float64(size), Y: median(sc) / 1000})
-		labels.Labels = append(labels.Labels, fmt.Sprintf("  %.2f×", median(sc)/median(bl)))
-	}
-	if len(labels.XYs) > 0 {
-		l, err := plotter.NewLabels(labels)
-		if err != nil {
-			return err
-		}
-		for i := range l.TextStyle {
-			l.TextStyle[i].Color = colSidecar
-			l.Offset = vg.Point{X: vg.Points(2), Y: vg.Points(-14)}
-		}
-		p.Add(l)
-	}
-	if err := r.plotLeader(p); err != nil {
-		return err
-	}
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(8)
-	p.X.Min, p.X.Max = float64(r.cfg.servedAt[0])*0.7, float64(r.cfg.servedAt[len(r.cfg.servedAt)-1])*1.4
-	// Room above the highest point for the legend (log scale).
-	lo, hi := math.Inf(1), 0.0
-	for _, s := range r.samples {
-		if (s.Section == secServed || s.Section == secServedLeader) && s.Metric == "served" {
-			lo, hi = math.Min(lo, s.Value/1000), math.Max(hi, s.Value/1000)
-		}
-	}
-	if hi > 0 {
-		p.Y.Min, p.Y.Max = lo/1.5, hi*3
-	}
-	return p.Save(8*vg.Inch, 5*vg.Inch, path)
-}
-
-// logTicks125 labels 1, 2 and 5 times each power of ten.
-type logTicks125 struct{}
-
-func (logTicks125) Ticks(lo, hi float64) []plot.Tick {
-	var out []plot.Tick
-	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
-		for _, m := range []float64{1, 2, 5} {
-			v := m * math.Pow(10, e)
-			if v < lo || v > hi {
-				continue
-			}
-			out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
-		}
-	}
-	return out
-}
-
-type fixedTicks []int
-
-func (f fixedTicks) Ticks(lo, hi float64) []plot.Tick {
-	var out []plot.Tick
-	for _, v := range f {
-		if float64(v) >= lo && float64(v) <= hi {
-			out = append(out, plot.Tick{Value: float64(v), Label: count(float64(v))})
-		}
-	}
-	return out
-}
-
-// plotOverhead draws p50 and p99 of hook → commit per size as bars, with the
-// p99 target as a line.
-func (r *results) plotOverhead(path string) error {
-	p := plot.New()
-	p.Title.Text = "Start hook → transaction committed"
-	p.Y.Label.Text = "milliseconds"
-	p.X.Label.Text = "routes present"
-	series := []struct {
-		label, variant, metric string
-		pct                    float64
-		color                  color.Color
-	}{
-		{"sidecar p50", "sidecar", "hook_to_commit", 50, colSidecar},
-		{"sidecar p99", "sidecar", "hook_to_commit", 99, color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}},
-		{"ZooKeeper alone p50", "zookeeper", "multi", 50, color.RGBA{R: 0x9e, G: 0xc9, B: 0xe2, A: 0xff}},
-		{"ZooKeeper alone p99", "zookeeper", "multi", 99, color.RGBA{R: 0xff, G: 0xc6, B: 0x8a, A: 0xff}},
-	}
-	var names []string
-	for _, size := range r.cfg.overheadAt {
-		names = append(names, count(float64(size)))
-	}
-	w := vg.Points(12)
-	top := 0.0
-	p.Add(plotter.NewGrid())
-	for i, sr := range series {
-		var vals plotter.Values
-		for _, size := range r.cfg.overheadAt {
-			vals = append(vals, percentile(r.values(secOverhead, sr.variant, size, sr.metric), sr.pct))
-		}
-		bars, err := plotter.NewBarChart(vals, w)
-		if err != nil {
-			return err
-		}
-		bars.Color, bars.LineStyle.Width, bars.Offset = sr.color, 0, w*vg.Length(float64(i)-1.5)
-		p.Add(bars)
-		p.Legend.Add(sr.label, bars)
-		top = math.Max(top, maxOf(vals))
-	}
-	target := plotter.NewFunction(func(float64) float64 { return targetP99ms })
-	target.Color, target.Dashes, target.Width = colBaseline, []vg.Length{vg.Points(4), vg.Points(3)}, vg.Points(1)
-	p.Add(target)
-	p.Legend.Add(fmt.Sprintf("target: p99 ≤ %.0f ms at %s routes", targetP99ms, count(targetOverheadAt)), target)
-	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs = vg.Points(8)
-	p.NominalX(names...)
-	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
-	p.Y.Min = 0
-	p.Y.Max = math.Max(targetP99ms*1.5, top*1.8) // room for the legend
-	return p.Save(6*vg.Inch, 4*vg.Inch, path)
-}
-
-func maxOf(v plotter.Values) float64 {
-	m := 0.0
-	for _, x := range v {
-		m = math.Max(m, x)
-	}
-	return m
 }

@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,7 +13,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -24,51 +22,108 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
 )
 
 func main() {
 	sidecarBin := flag.String("sidecar", "", "sidecar binary (default: build it)")
 	payloadPath := flag.String("payload", "", "start hook to post (default: examples/hooks/notebook-start.json)")
+	withTLS := flag.Bool("tls", false, "encrypt every hop: HTTPS with client certificates to the sidecar, TLS from the sidecar and from Traefik (through zk-tls-proxy) to ZooKeeper")
+	provider := flag.String("provider", "zookeeper", "Traefik's provider: zookeeper (Traefik reads ZooKeeper) or http (Traefik polls the sidecar's GET /v1/traefik)")
 	flag.Parse()
-	if err := run(*sidecarBin, *payloadPath); err != nil {
+	if *provider != "zookeeper" && *provider != "http" {
+		fmt.Fprintln(os.Stderr, "demo: -provider: want zookeeper or http")
+		os.Exit(2)
+	}
+	if *withTLS && *provider == "http" {
+		fmt.Fprintln(os.Stderr, "demo: -tls runs Traefik on the ZooKeeper provider only")
+		os.Exit(2)
+	}
+	if err := run(*sidecarBin, *payloadPath, *withTLS, *provider == "http"); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sidecarBin, payloadPath string) error {
+func run(sidecarBin, payloadPath string, withTLS, httpProvider bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	step := func(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
 
 	step("ZooKeeper: ensuring Debian's package is installed")
-	if err := harness.EnsureZooKeeper(ctx); err != nil {
+	err := harness.EnsureZooKeeper(ctx)
+	if err != nil {
 		return err
 	}
-	ens, err := harness.StartEnsemble(ctx, harness.EnsembleOptions{Nodes: 3})
+	var pki *demoPKI
+	ensOpts := harness.EnsembleOptions{Nodes: 3}
+	if withTLS {
+		if pki, err = newDemoPKI(); err != nil {
+			return err
+		}
+		defer pki.close()
+		step("%s", pki.describe())
+		ensOpts.TLS = pki.ensembleTLS()
+	}
+	ens, err := harness.StartEnsemble(ctx, ensOpts)
 	if err != nil {
 		return err
 	}
 	defer ens.Close()
-	step("ZooKeeper ensemble up: %s", ens.ConnectString())
+	zkServers := ens.Servers()
+	if withTLS {
+		zkServers = ens.SecureServers()
+		step("ZooKeeper ensemble up; TLS client ports (client certificates required): %s", strings.Join(zkServers, ","))
+	} else {
+		step("ZooKeeper ensemble up: %s", ens.ConnectString())
+	}
 
-	token, secret := randomHex(16), randomHex(32)
-	sidecar, err := harness.StartSidecar(ctx, harness.SidecarOptions{
-		Binary: sidecarBin, Servers: ens.Servers(), Token: token, KeySecret: secret,
-	})
+	token, secret, readToken := randomHex(16), randomHex(32), randomHex(16)
+	scOpts := harness.SidecarOptions{Binary: sidecarBin, Servers: zkServers, Token: token, KeySecret: secret}
+	if httpProvider {
+		// Traefik gets a token that can only read GET /v1/traefik.
+		scOpts.Env = append(scOpts.Env, "TRAEFIK_ZK_SIDECAR_TRAEFIK_TOKEN="+readToken)
+	}
+	if withTLS {
+		scOpts.Args, scOpts.HTTPS = pki.sidecarArgs(), pki.client
+		client = pki.httpClient()
+	}
+	sidecar, err := harness.StartSidecar(ctx, scOpts)
 	if err != nil {
 		return err
 	}
 	defer sidecar.Close()
 	step("sidecar serving its API on %s", sidecar.URL())
 
-	traefik, err := harness.StartTraefik(ctx, harness.TraefikOptions{Endpoints: ens.Servers(), Throttle: 500 * time.Millisecond})
+	traefikEndpoints := zkServers
+	if withTLS {
+		proxy, err := harness.StartZKTLSProxy(ctx, harness.ZKTLSProxyOptions{Binary: sidecarBin, Servers: zkServers,
+			CAFile: pki.caFile, CertFile: pki.traefik.Cert, KeyFile: pki.traefik.Key})
+		if err != nil {
+			return err
+		}
+		defer proxy.Close()
+		traefikEndpoints = []string{proxy.Addr()}
+		step("zk-tls-proxy for Traefik on %s -> ZooKeeper over TLS", proxy.Addr())
+	}
+	trOpts := harness.TraefikOptions{Endpoints: traefikEndpoints, Throttle: 500 * time.Millisecond}
+	providerNote := "ZooKeeper provider"
+	if httpProvider {
+		trOpts.HTTP = &harness.HTTPProviderOptions{
+			Endpoint:     sidecar.URL() + "/v1/traefik",
+			PollInterval: 100 * time.Millisecond,
+			PollTimeout:  5 * time.Second,
+			Headers:      map[string]string{"Authorization": "Bearer " + readToken},
+		}
+		providerNote = "HTTP provider polling " + trOpts.HTTP.Endpoint
+	}
+	traefik, err := harness.StartTraefik(ctx, trOpts)
 	if err != nil {
 		return err
 	}
 	defer traefik.Close()
-	step("Traefik %s: web entrypoint %s, API %s", harness.TraefikVersion, traefik.WebURL(), traefik.APIURL())
+	step("Traefik %s (%s): web entrypoint %s, API %s", harness.TraefikVersion, providerNote, traefik.WebURL(), traefik.APIURL())
 
 	app, err := harness.StartBackend("demo-notebook")
 	if err != nil {
@@ -81,19 +136,10 @@ func run(sidecarBin, payloadPath string) error {
 	if err != nil {
 		return err
 	}
-	hooks := sidecar.URL() + "/v1/hooks"
-	step("POST %s  (start hook of execution 42)", hooks)
-	var started struct {
-		Routes []struct {
-			Service string `json:"service"`
-			Port    int    `json:"port"`
-			Path    string `json:"path"`
-			Router  string `json:"router"`
-		} `json:"routes"`
-		Env    map[string]map[string]string `json:"env"`
-		Served *bool                        `json:"served"`
-	}
-	if err := post(ctx, hooks, token, payload, &started); err != nil {
+	api := sidecar.Client(harness.WithHTTPClient(client))
+	step("POST %s/v1/hooks  (start hook of execution %s)", sidecar.URL(), payload.Execution.ID)
+	var started apiv1.HookResponse
+	if err := post(ctx, api, payload, &started); err != nil {
 		return err
 	}
 	if len(started.Routes) == 0 {
@@ -110,13 +156,19 @@ func run(sidecarBin, payloadPath string) error {
 	}
 	step("served through Traefik: GET %s -> %d %q", url, status, strings.TrimSpace(body))
 	fmt.Printf("\n    Public URL:  %s\n    Try:         curl -s %s\n\n", url, url)
+	if httpProvider {
+		fmt.Printf("    What Traefik reads: curl -s -H \"Authorization: Bearer %s\" %s/v1/traefik\n\n", readToken, sidecar.URL())
+	}
+	if withTLS {
+		fmt.Printf("    Hook API:    curl -s %s -H \"Authorization: Bearer %s\" %s/v1/routes\n\n", pki.curlFlags(), token, sidecar.URL())
+	}
 	step("running; press Ctrl-C to post the stop hook and shut everything down")
 	<-ctx.Done()
 
 	stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	step("POST %s  (stop hook of execution 42)", hooks)
-	if err := post(stopCtx, hooks, token, []byte(`{"event":"stop","execution":{"id":"42"}}`), nil); err != nil {
+	step("POST %s/v1/hooks  (stop hook of execution %s)", sidecar.URL(), payload.Execution.ID)
+	if err := post(stopCtx, api, harness.StopHook(string(payload.Execution.ID)), nil); err != nil {
 		return err
 	}
 	status, _, err = harness.WaitHTTP(stopCtx, url, "", func(s int, _ string) bool { return s == 404 })
@@ -127,54 +179,50 @@ func run(sidecarBin, payloadPath string) error {
 	return nil
 }
 
-// loadPayload reads the example start hook and points its proxied port at the demo app.
-func loadPayload(path string, app *harness.Backend) ([]byte, error) {
+// loadPayload reads the example start hook and points its proxied ports at the demo app.
+func loadPayload(path string, app *harness.Backend) (apiv1.HookRequest, error) {
 	if path == "" {
 		_, self, _, _ := runtime.Caller(0)
 		path = filepath.Join(filepath.Dir(self), "..", "..", "..", "examples", "hooks", "notebook-start.json")
 	}
+	var hook apiv1.HookRequest
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return hook, err
 	}
-	var hook map[string]any
 	if err := json.Unmarshal(raw, &hook); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return hook, fmt.Errorf("%s: %w", path, err)
+	}
+	if hook.Execution == nil {
+		return hook, fmt.Errorf("%s: no execution", path)
 	}
 	ip, port := app.Addr()
-	exec, _ := hook["execution"].(map[string]any)
-	services, _ := exec["services"].([]any)
-	for _, s := range services {
-		svc, _ := s.(map[string]any)
-		ports, _ := svc["ports"].([]any)
-		for _, p := range ports {
-			if port_, _ := p.(map[string]any); port_ != nil && port_["proxy"] == true {
-				port_["external_ip"], port_["external_port"] = ip, port
+	for i := range hook.Execution.Services {
+		ports := hook.Execution.Services[i].Ports
+		for j := range ports {
+			if ports[j].Proxy {
+				ports[j].ExternalIP, ports[j].ExternalPort = ip, port
 			}
 		}
 	}
-	return json.Marshal(hook)
+	return hook, nil
 }
 
-func post(ctx context.Context, url, token string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+// client posts the hooks; the TLS demo gives it the master's certificate.
+var client = http.DefaultClient
+
+// post sends a hook, prints the answer and decodes it into out (when not nil).
+func post(ctx context.Context, api *harness.Client, hook apiv1.HookRequest, out any) error {
+	r, err := api.Hook(ctx, hook, "")
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	fmt.Printf("    <- %s %s\n", resp.Status, strings.TrimSpace(string(data)))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("hook answered %s", resp.Status)
+	fmt.Printf("    <- %d %s %s\n", r.Status, http.StatusText(r.Status), strings.TrimSpace(string(r.Body)))
+	if r.Status != http.StatusOK {
+		return fmt.Errorf("hook answered %d %s", r.Status, http.StatusText(r.Status))
 	}
 	if out != nil {
-		return json.Unmarshal(data, out)
+		return r.Decode(out)
 	}
 	return nil
 }

@@ -1,0 +1,230 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync/atomic"
+	"time"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/mirror"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
+)
+
+// followRetry is the pause after a failed step of the follower (ZooKeeper
+// unavailable): the last mirror stays published meanwhile.
+const followRetry = 500 * time.Millisecond
+
+// Follower keeps a mirror of the served routes in step with ZooKeeper: a
+// data watch on the revision tells it that something was committed, and it
+// reads only the change records of the revisions it lacks. It loads every
+// record only at start, or when the records it needs were trimmed.
+type Follower struct {
+	p       *Provider
+	current mirror.Current
+	// state belongs to Run's goroutine.
+	state  mirror.State
+	loaded bool
+
+	// confirmed is when the mirror was last known to be in step (unix
+	// nanoseconds); watching is true while a watch on the revision is
+	// set and nothing has fired since.
+	confirmed atomic.Int64
+	watching  atomic.Bool
+
+	fullLoads, records atomic.Int64
+	// OnPublish, if set, is told about every published revision.
+	OnPublish func(revision int64)
+}
+
+// FollowerStats are counters for tests and metrics.
+type FollowerStats struct {
+	FullLoads int64
+	// Records counts change records applied.
+	Records int64
+}
+
+// NewFollower follows the records p writes; call Run.
+func NewFollower(p *Provider) *Follower { return &Follower{p: p} }
+
+// Snapshot is the latest mirror; nil until the first load.
+func (f *Follower) Snapshot() *mirror.Snapshot { return f.current.Load() }
+
+// Age is how long the mirror may have missed changes: zero while the watch
+// is set on a connected session, else the time since it was last known to
+// be in step (ZooKeeper unreachable: the last mirror keeps being served).
+// Negative before the first load.
+func (f *Follower) Age() time.Duration {
+	at := f.confirmed.Load()
+	if at == 0 {
+		return -1
+	}
+	if f.watching.Load() && f.p.store.Connected() {
+		return 0
+	}
+	return time.Since(time.Unix(0, at))
+}
+
+// Revision is the mirror's revision; -1 before the first load.
+func (f *Follower) Revision() int64 {
+	if snap := f.Snapshot(); snap != nil {
+		return snap.Revision
+	}
+	return -1
+}
+
+// Stats returns the counters.
+func (f *Follower) Stats() FollowerStats {
+	return FollowerStats{FullLoads: f.fullLoads.Load(), Records: f.records.Load()}
+}
+
+// Run follows until ctx ends.
+func (f *Follower) Run(ctx context.Context) {
+	failing := false
+	for ctx.Err() == nil {
+		err := f.step(ctx)
+		f.watching.Store(false)
+		if err == nil {
+			if failing {
+				f.p.log.Info("mirror following ZooKeeper again")
+			}
+			failing = false
+			continue
+		}
+		if !failing {
+			f.p.log.Warn("mirror cannot follow ZooKeeper; serving the last mirror", "error", err)
+		}
+		failing = true
+		select {
+		case <-ctx.Done():
+		case <-time.After(followRetry):
+		}
+	}
+}
+
+// step sets the watch, catches up with the revision it read, and waits for
+// the watch to fire.
+func (f *Follower) step(ctx context.Context) error {
+	if !f.loaded {
+		if err := f.fullLoad(); err != nil {
+			return err
+		}
+	}
+	_, stat, changed, err := f.p.store.GetW(f.p.l.revisionPath())
+	if err != nil {
+		return fmt.Errorf("watch revision: %w", err)
+	}
+	if err := f.catchUp(int64(stat.Version)); err != nil {
+		return err
+	}
+	f.confirmed.Store(time.Now().UnixNano())
+	f.watching.Store(true)
+	select {
+	case <-changed:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// catchUp applies the change records after the mirror's revision up to
+// target, and publishes once.
+func (f *Follower) catchUp(target int64) error {
+	if target == f.state.Revision {
+		return nil
+	}
+	if target < f.state.Revision || target-f.state.Revision > changesKept {
+		// Behind what is kept, or the state root was made anew.
+		return f.fullLoad()
+	}
+	changes, err := f.readChanges(f.state.Revision+1, target)
+	if errors.Is(err, zkstore.ErrNoNode) {
+		return f.fullLoad()
+	}
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if err := f.state.Apply(c); err != nil {
+			// A record that does not say its own revision: never
+			// guess, load everything.
+			return f.fullLoad()
+		}
+		f.records.Add(1)
+	}
+	f.publish()
+	return nil
+}
+
+// fullLoad reads every record. Records read while writers commit may be
+// newer than the revision read first; replaying the change records from
+// that revision to the one read last brings every route to the last one's
+// state (each record says what a route became, not how it changed).
+func (f *Follower) fullLoad() error {
+	p := f.p
+	if err := p.store.Sync(p.l.stateRoot); err != nil {
+		return err
+	}
+	_, first, _, err := p.readRevision()
+	if err != nil {
+		return err
+	}
+	permanent, _, err := p.readPermanent()
+	if err != nil {
+		return err
+	}
+	records, err := p.readAllExecutions()
+	if err != nil {
+		return err
+	}
+	_, last, _, err := p.readRevision()
+	if err != nil {
+		return err
+	}
+	executions := make([]*state.Execution, 0, len(records))
+	for _, rec := range records {
+		executions = append(executions, rec)
+	}
+	st := mirror.Load(int64(first), permanent, executions)
+	if last > first {
+		changes, err := f.readChanges(int64(first)+1, int64(last))
+		if err != nil {
+			return fmt.Errorf("mirror load: records changed meanwhile: %w", err)
+		}
+		for _, c := range changes {
+			if err := st.Apply(c); err != nil {
+				return err
+			}
+		}
+	}
+	f.fullLoads.Add(1)
+	f.state, f.loaded = st, true
+	f.publish()
+	return nil
+}
+
+func (f *Follower) publish() {
+	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes)))
+	if f.OnPublish != nil {
+		f.OnPublish(f.state.Revision)
+	}
+}
+
+// readChanges reads the change records of revisions from..to, in order.
+func (f *Follower) readChanges(from, to int64) ([]state.Change, error) {
+	out := make([]state.Change, to-from+1)
+	err := parallel(len(out), func(i int) error {
+		revision := from + int64(i)
+		data, _, err := f.p.store.Get(f.p.l.changePath(revision))
+		if err != nil {
+			return fmt.Errorf("change record %d: %w", revision, err)
+		}
+		if err := json.Unmarshal(data, &out[i]); err != nil {
+			return fmt.Errorf("change record %d: %w", revision, err)
+		}
+		return nil
+	})
+	return out, err
+}

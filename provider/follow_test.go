@@ -1,0 +1,140 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
+)
+
+// servedRouters decodes the latest snapshot's body into the router names it serves.
+func servedRouters(t *testing.T, f *Follower) map[string]string {
+	t.Helper()
+	snap := f.Snapshot()
+	require.NotNil(t, snap)
+	body, _, err := snap.Body()
+	require.NoError(t, err)
+	var cfg kvschema.Configuration
+	require.NoError(t, json.Unmarshal(body, &cfg))
+	out := map[string]string{}
+	for name, r := range cfg.HTTP.Routers {
+		out[name] = r.Rule
+	}
+	return out
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		require.True(t, time.Now().Before(deadline), what)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// The follower loads once, then applies each transaction's change record.
+func TestFollowerFollowsChangeRecords(t *testing.T) {
+	store := newMemStore()
+	static := kvschema.Route{Name: "zsc-static-zoe-ui", Rule: "PathPrefix(`/zoe`)", Backend: "http://10.0.0.9:5001"}
+	p := newTestProvider(t, store, func(c *Config) { c.StaticRoutes = []kvschema.Route{static} })
+	runWriter(t, p)
+	ctx := context.Background()
+	before, err := p.Start(ctx, notebookExec("41", "10.1.2.3", 32000))
+	require.NoError(t, err)
+
+	f := NewFollower(p)
+	assert.Equal(t, time.Duration(-1), f.Age(), "nothing loaded yet")
+	followCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); f.Run(followCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	eventually(t, "first load", func() bool { return f.Snapshot() != nil })
+	routers := servedRouters(t, f)
+	assert.Contains(t, routers, before.Routes[0].Traefik.Name, "an execution recorded before the start")
+	assert.Contains(t, routers, static.Name, "the static route")
+
+	res, err := p.Start(ctx, notebookExec("42", "10.1.2.4", 32768))
+	require.NoError(t, err)
+	name := res.Routes[0].Traefik.Name
+	eventually(t, "the started route in the mirror", func() bool { _, ok := servedRouters(t, f)[name]; return ok })
+	assert.Equal(t, res.Routes[0].Traefik.Rule, servedRouters(t, f)[name])
+	assert.Equal(t, int64(revisionVersion(t, store)), f.Revision())
+
+	_, err = p.Stop(ctx, "42")
+	require.NoError(t, err)
+	eventually(t, "the stopped route gone", func() bool { _, ok := servedRouters(t, f)[name]; return !ok })
+	assert.Equal(t, FollowerStats{FullLoads: 1, Records: 2}, f.Stats(), "one load, then the two records only")
+	eventually(t, "in step", func() bool { return f.Age() == 0 })
+
+	// ZooKeeper away: the last mirror stays, its age grows.
+	store.mu.Lock()
+	store.down = true
+	store.mu.Unlock()
+	eventually(t, "age grows", func() bool { return f.Age() > 10*time.Millisecond })
+	assert.Contains(t, servedRouters(t, f), before.Routes[0].Traefik.Name)
+}
+
+// A mirror further behind than the records kept loads everything again;
+// one that lacks only kept records reads just those.
+func TestFollowerCatchUp(t *testing.T) {
+	store := newMemStore()
+	p := newTestProvider(t, store)
+	runWriter(t, p)
+	ctx := context.Background()
+	f := NewFollower(p)
+	require.NoError(t, f.fullLoad())
+
+	var names []string
+	for _, id := range []string{"1", "2", "3"} {
+		res, err := p.Start(ctx, notebookExec(id, "10.1.2.3", 32000))
+		require.NoError(t, err)
+		names = append(names, res.Routes[0].Traefik.Name)
+	}
+	current := int64(revisionVersion(t, store))
+	require.NoError(t, f.catchUp(current))
+	assert.Equal(t, FollowerStats{FullLoads: 1, Records: 3}, f.Stats())
+	for _, n := range names {
+		assert.Contains(t, servedRouters(t, f), n)
+	}
+
+	_, err := p.Stop(ctx, "2")
+	require.NoError(t, err)
+	res, err := p.Start(ctx, notebookExec("4", "10.1.2.3", 32000))
+	require.NoError(t, err)
+	// The garbage collector trimmed the stop's record.
+	require.NoError(t, store.Commit([]zkstore.Op{zkstore.Delete(p.l.changePath(current+1), zkstore.AnyVersion)}))
+	require.NoError(t, f.catchUp(int64(revisionVersion(t, store))))
+	assert.Equal(t, int64(2), f.Stats().FullLoads, "a missing record means a full load")
+	routers := servedRouters(t, f)
+	assert.NotContains(t, routers, names[1])
+	assert.Contains(t, routers, res.Routes[0].Traefik.Name)
+	assert.Equal(t, int64(revisionVersion(t, store)), f.Revision())
+}
+
+// The garbage collector keeps the latest change records only.
+func TestTrimChanges(t *testing.T) {
+	store := newMemStore()
+	p := newTestProvider(t, store)
+	runWriter(t, p)
+	for i := range changesKept + 5 {
+		_, err := p.Start(context.Background(), notebookExec(strconv.Itoa(1000+i), "10.1.2.3", 32000))
+		require.NoError(t, err)
+	}
+	n, err := p.trimChanges()
+	require.NoError(t, err)
+	names, err := store.Children(p.l.changesPath())
+	require.NoError(t, err)
+	assert.Len(t, names, changesKept)
+	assert.Equal(t, 6, n, "Init's record and the first five starts'")
+	current := int64(revisionVersion(t, store))
+	assert.True(t, store.has(p.l.changePath(current)))
+	assert.True(t, store.has(p.l.changePath(current-changesKept+1)))
+	assert.False(t, store.has(p.l.changePath(current-changesKept)))
+}

@@ -1,0 +1,101 @@
+// Package mirror is the in-memory copy of the routes the sidecar recorded in
+// ZooKeeper, as Traefik serves them, and its rendering as Traefik's dynamic
+// configuration for the HTTP provider. It is pure: the provider loads and
+// follows the records and hands them here.
+package mirror
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
+)
+
+// ErrGap means a change record does not follow the mirror's revision: a
+// record is missing (trimmed), so the mirror must be loaded again in full.
+var ErrGap = errors.New("mirror: change record does not follow the mirror's revision")
+
+// State is the served routes by router name, as of Revision. Routes that
+// never match a request (tombstones, the sentinel) are left out; the
+// rendered configuration adds the sentinel back.
+type State struct {
+	Revision int64
+	Routes   map[string]kvschema.Route
+}
+
+// Load builds the state at revision from the full records: the permanent
+// routes and every execution's routes. Tombstoned routes are absent.
+func Load(revision int64, permanent state.Permanent, executions []*state.Execution) State {
+	s := State{Revision: revision, Routes: map[string]kvschema.Route{}}
+	for _, r := range permanent.Routes {
+		s.upsert(r)
+	}
+	for _, e := range executions {
+		if e == nil {
+			continue
+		}
+		for _, r := range e.Routes {
+			s.upsert(r.Traefik)
+		}
+	}
+	return s
+}
+
+// Apply moves the state to the change's revision, in place. A record that
+// does not follow the state's revision is refused with ErrGap and changes
+// nothing; one the state already includes is refused too.
+func (s *State) Apply(c state.Change) error {
+	if c.Revision != s.Revision+1 {
+		return fmt.Errorf("%w: mirror at %d, record of %d", ErrGap, s.Revision, c.Revision)
+	}
+	if s.Routes == nil {
+		s.Routes = map[string]kvschema.Route{}
+	}
+	for _, name := range c.Remove {
+		delete(s.Routes, name)
+	}
+	for _, r := range c.Upsert {
+		s.upsert(r)
+	}
+	s.Revision = c.Revision
+	return nil
+}
+
+func (s *State) upsert(r kvschema.Route) {
+	if r.IsTombstone() {
+		// Written as a tombstone, or the sentinel (which only keeps the
+		// KV tree's maps non-empty): neither matches any request.
+		delete(s.Routes, r.Name)
+		return
+	}
+	s.Routes[r.Name] = r
+}
+
+// Configuration is Traefik's dynamic configuration for the routes: the
+// same routers, services and middlewares the sidecar writes under the root
+// key, by the same names. The sentinel is always in it, as in the tree: a
+// configuration without routers, services and middlewares is one Traefik
+// skips as empty, which would keep the last route stopped served.
+func Configuration(routes map[string]kvschema.Route) *kvschema.Configuration {
+	http := &kvschema.HTTPConfiguration{
+		Routers:     make(map[string]*kvschema.Router, len(routes)+1),
+		Services:    make(map[string]*kvschema.Service, len(routes)+1),
+		Middlewares: map[string]*kvschema.Middleware{},
+	}
+	for _, r := range append(slices.Collect(maps.Values(routes)), kvschema.SentinelRoute()) {
+		c := r.Configuration().HTTP
+		for name, v := range c.Routers {
+			http.Routers[name] = v
+		}
+		for name, v := range c.Services {
+			http.Services[name] = v
+		}
+		for name, v := range c.Middlewares {
+			http.Middlewares[name] = v
+		}
+	}
+	return &kvschema.Configuration{HTTP: http}
+}

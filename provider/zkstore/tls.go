@@ -1,0 +1,69 @@
+package zkstore
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// dialState remembers how the latest connection attempts ended, so that a
+// caller waiting for a session can say why there is none.
+type dialState struct {
+	mu sync.Mutex
+	// last is the latest dial error, nil after a successful dial.
+	last error
+	// untrusted counts consecutive attempts refused because the server's
+	// certificate did not verify.
+	untrusted int
+}
+
+func (d *dialState) record(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.last = err
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		d.untrusted++
+	} else {
+		d.untrusted = 0
+	}
+}
+
+func (d *dialState) get() (error, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last, d.untrusted
+}
+
+// tlsDialer is go-zookeeper's dialer for TLS: it connects and completes the
+// handshake within the client's connect timeout, with the configuration
+// config gives for the server's host name (so certificates rotate between
+// connections).
+func tlsDialer(config func(serverName string) *tls.Config, state *dialState) zk.Dialer {
+	return func(network, address string, timeout time.Duration) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		d := &tls.Dialer{NetDialer: &net.Dialer{}, Config: config(host)}
+		conn, err := d.DialContext(ctx, network, address)
+		state.record(err)
+		return conn, err
+	}
+}
+
+// plainDialer is go-zookeeper's default dialer, recording its errors.
+func plainDialer(state *dialState) zk.Dialer {
+	return func(network, address string, timeout time.Duration) (net.Conn, error) {
+		conn, err := net.DialTimeout(network, address, timeout)
+		state.record(err)
+		return conn, err
+	}
+}
