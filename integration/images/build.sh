@@ -67,7 +67,7 @@ built_inputs() {
 docker_build() {
 	local log="$1"
 	shift
-	if ! docker build "$@" >"$log" 2>&1; then
+	if ! docker build --force-rm "$@" >"$log" 2>&1; then
 		tail -40 "$log" >&2
 		die "docker build failed (full output: $log)"
 	fi
@@ -197,11 +197,21 @@ build_sidecar() {
 }
 
 # The sidecar's build context: what git would commit (tracked and untracked,
-# not ignored), less what .dockerignore leaves out.
+# not ignored); .dockerignore then leaves out what the build does not need.
 context_files() {
 	git ls-files -z --cached --others --exclude-standard |
 		grep -zvE '^(\.git/|bin/|secrets/)' | sort -z |
 		while IFS= read -r -d '' f; do [[ -f "$f" ]] && printf '%s\0' "$f"; done
+}
+
+# What the sidecar image is made of: the Dockerfile, the module files and the
+# source and embedded files of the binary's own packages (a change to docs or
+# tests leaves the image as it is).
+sidecar_inputs() {
+	printf '%s\n' Dockerfile .dockerignore go.mod go.sum
+	go list -deps -f '{{ if .Module }}{{ if .Module.Main }}{{ $d := .Dir }}{{ range .GoFiles }}{{ $d }}/{{ . }}
+{{ end }}{{ range .EmbedFiles }}{{ $d }}/{{ . }}
+{{ end }}{{ end }}{{ end }}' ./cmd/traefik-zk-sidecar | sed "s|^$PWD/||" | sort
 }
 
 docker info >/dev/null 2>&1 || die "no Docker engine reachable (docker info failed)"
@@ -226,9 +236,12 @@ image traefik "$TRAEFIK_IMAGE" "$traefik_in" build_traefik
 demoapp_in="$(hash_inputs "go$GO_VERSION" go.mod integration/cmd/demoapp/*.go "$here"/demoapp/*)"
 image demoapp "$DEMOAPP_IMAGE" "$demoapp_in" build_demoapp
 
-sidecar_version="$(git describe --tags --always --dirty 2>/dev/null || echo dev)"
 mapfile -d '' files < <(context_files)
-sidecar_in="$(hash_inputs "$go_in" "$sidecar_version" "${files[@]}")"
+mapfile -t sidecar_files < <(sidecar_inputs)
+sidecar_in="$(hash_inputs "$go_in" "${sidecar_files[@]}")"
+# The version the binary reports names its inputs, not a commit: a commit
+# that changes no input keeps the image.
+sidecar_version="local-$sidecar_in"
 image sidecar "$SIDECAR_IMAGE" "$sidecar_in" build_sidecar
 
 echo "images: all $total up to date in $(since "$t0")"
