@@ -21,7 +21,7 @@ export TRAEFIK_BIN
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
 	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
 
-.PHONY: all build test unit integration demo deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check images compose-e2e docker-check
+.PHONY: all build test unit integration demo stack deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check images compose-e2e docker-check
 
 all: build
 
@@ -36,7 +36,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/... ./integration/images/...
+	$(GO) test -count=1 ./internal/... ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/... ./integration/images/...
 	cd examples/zoe && python3 -B -m unittest
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
@@ -62,14 +62,13 @@ zookeeper:
 	fi
 
 # Traefik cannot be `go install`ed (its go.mod has replace directives); the
-# module in integration/tools/traefik pins it and repeats them.
+# module in integration/tools/traefik pins it and repeats them. Its build.sh
+# prints progress every 30 s: a first build takes about 9 minutes.
 traefik: $(TRAEFIK_BIN)
 
 $(TRAEFIK_BIN):
-	@echo "traefik: building $(TRAEFIK_VERSION) once into $@ (takes minutes)"
 	@mkdir -p $(dir $@)
-	cd integration/tools/traefik && $(GO) build -o $@.tmp github.com/traefik/traefik/v3/cmd/traefik
-	mv $@.tmp $@
+	@GO=$(GO) integration/tools/traefik/build.sh $@
 
 # docker-compose.yml and the Dockerfile, checked with the libraries Docker
 # Compose and BuildKit use (no Docker engine needed).
@@ -135,6 +134,12 @@ chaos: deps build
 demo: deps build
 	$(GO) build -o bin/demo ./integration/cmd/demo
 	bin/demo -sidecar $(CURDIR)/$(BIN) $(if $(TLS),-tls) $(if $(PROVIDER),-provider=$(PROVIDER))
+
+# A local ensemble and Traefik for trying the sidecar by hand; prints the
+# serve command line to paste. Built, not "go run", for a clean Ctrl-C.
+stack: deps build
+	$(GO) build -o bin/stack ./integration/cmd/stack
+	bin/stack
 
 clean:
 	rm -rf bin integration-test.log fuzz.log compose-e2e.log

@@ -3,15 +3,16 @@
 #   prepare (keys and REVERSE_PROXY_PATH_<port> before the containers exist)
 #   → start?wait=30s (routes written; answers once Traefik serves them)
 #   → GET /v1/executions/{id}
-#   → stop (routes made unreachable; removed later by the garbage collector)
+#   → stop?wait=30s (routes made unreachable; answers once Traefik no longer
+#     routes them; removed later by the garbage collector)
 #
 # Usage: examples/lifecycle.sh [notebook|spark]     (default: notebook)
 #
 # Environment:
 #   TOKEN         the sidecar's API token (required): the content of its --token-file
 #   SIDECAR_URL   the sidecar's API (default http://127.0.0.1:8480)
-#   WAIT          ?wait on start (default 30s; empty to skip: needs the
-#                 sidecar's --traefik-api-url)
+#   WAIT          ?wait on start and stop (default 30s; empty to skip: needs
+#                 the sidecar's --traefik-api-url)
 #   TRAEFIK_URL   Traefik's web entrypoint (e.g. http://127.0.0.1:8000): when
 #                 set, every published path is fetched through it (needs jq)
 #   BACKEND_HOST, BACKEND_PORT
@@ -149,10 +150,16 @@ if [[ -n "$PAUSE" ]]; then
 	read -r -p "Press Enter to post the stop hook... " _ </dev/tty || true
 fi
 
-step "stop: execution $id"
+step "stop${query}: execution $id"
 payload stop >"$work/stop.json"
-api POST /v1/hooks "$work/stop.json"
+api POST "/v1/hooks$query" "$work/stop.json"
 
-if [[ -n "$TRAEFIK_URL" ]]; then
+if [[ -n "$TRAEFIK_URL" && -n "$query" ]]; then
+	step "through Traefik at $TRAEFIK_URL, after the stop (404 expected)"
+	while IFS= read -r path; do
+		code="$(curl -sS -o /dev/null -w '%{http_code}' "$TRAEFIK_URL$path/" || true)"
+		echo "    GET $TRAEFIK_URL$path/ -> $code" >&2
+	done < <(jq -r '.routes[].path' "$last")
+elif [[ -n "$TRAEFIK_URL" ]]; then
 	echo "    (Traefik applies the stop within its providersThrottleDuration; the paths then answer 404)" >&2
 fi

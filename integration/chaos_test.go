@@ -1310,21 +1310,19 @@ func TestChaosAbandonedHook(t *testing.T) {
 			{Name: "web", PortNumber: 8080, Protocol: "tcp", Proxy: true, ExternalIP: ip, ExternalPort: port}}}}}
 	}
 	const root, stateRoot = "chaos-abandoned-traefik", "/chaos-abandoned-state"
-	replica := func(run bool) *provider.Provider {
+	replica := func(run bool) *provider.Writer {
 		store, err := zkstore.Connect(zkstore.Options{Servers: env.servers, SessionTimeout: 10 * time.Second, OpTimeout: 10 * time.Second})
 		require.NoError(t, err)
 		t.Cleanup(store.Close)
 		require.NoError(t, store.WaitConnected(time.Minute))
 		deriver, err := keys.NewDeriver([]byte(chaosSecret), "chaos")
 		require.NoError(t, err)
-		p, err := provider.New(store, provider.Config{RootKey: root, StateRoot: stateRoot, Deriver: deriver,
+		p, err := provider.NewWriter(store, deriver, provider.Config{RootKey: root, StateRoot: stateRoot,
 			Settings: execution.Settings{BasePath: "/zoe/proxy", Routing: execution.RoutingPath}, GCInterval: time.Hour})
 		require.NoError(t, err)
 		require.NoError(t, p.Init())
 		if run {
-			ctx, cancel := context.WithCancel(context.Background())
-			t.Cleanup(cancel)
-			go p.Run(ctx)
+			t.Cleanup(p.Start(context.Background()))
 		}
 		return p
 	}
@@ -1332,20 +1330,18 @@ func TestChaosAbandonedHook(t *testing.T) {
 	id := fmt.Sprintf("abandoned-%d", time.Now().UnixNano()%1e9)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	_, err = a.Start(ctx, notebook(id))
+	_, err = a.StartExecution(ctx, notebook(id))
 	cancel()
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the start must wait: replica a's writer is not running")
 	// The caller does not know whether the start happened; it stops the
 	// execution through the other replica, which answers.
-	_, err = other.Stop(context.Background(), execution.ID(id))
+	_, err = other.StopExecution(context.Background(), execution.ID(id))
 	require.NoError(t, err)
 
 	// Replica a's writer comes round to its queue; a later hook through
 	// it is answered only once the queued one has been dealt with.
-	runCtx, stopRun := context.WithCancel(context.Background())
-	t.Cleanup(stopRun)
-	go a.Run(runCtx)
-	_, err = a.Start(context.Background(), notebook(id+"-flush"))
+	t.Cleanup(a.Start(context.Background()))
+	_, err = a.StartExecution(context.Background(), notebook(id+"-flush"))
 	require.NoError(t, err)
 
 	rec, err := other.Execution(execution.ID(id))

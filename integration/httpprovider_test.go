@@ -2,7 +2,9 @@ package integration
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -33,7 +35,7 @@ func traefikTokenFile(t *testing.T) string {
 
 // startHTTPTraefik starts a Traefik whose only provider is the HTTP
 // provider polling sc's GET /v1/traefik with the read-only token.
-func startHTTPTraefik(t *testing.T, sc *apiSidecar, pollInterval time.Duration) *harness.Traefik {
+func startHTTPTraefik(t *testing.T, sc *apiSidecar, pollInterval time.Duration, extraArgs ...string) *harness.Traefik {
 	t.Helper()
 	requireOwnStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -43,7 +45,7 @@ func startHTTPTraefik(t *testing.T, sc *apiSidecar, pollInterval time.Duration) 
 		PollInterval: pollInterval,
 		PollTimeout:  5 * time.Second,
 		Headers:      map[string]string{"Authorization": "Bearer " + httpReadToken},
-	}})
+	}, ExtraArgs: extraArgs})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -380,4 +382,54 @@ func TestHTTPProviderHoldVersusPlainPolling(t *testing.T) {
 				mode.name, took[len(took)/2].Round(time.Millisecond), took[0].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond), bodies()-idleFrom)
 		})
 	}
+}
+
+// TestHTTPProviderDefaultCertificate: with --traefik-default-certificate
+// the Traefik reading GET /v1/traefik answers TLS with the certificate
+// generated once into ZooKeeper, and stops generating one per reload.
+func TestHTTPProviderDefaultCertificate(t *testing.T) {
+	requireOwnStack(t)
+	const stateRoot = "/http-default-cert"
+	sc := startAPISidecar(t, env.servers, stateRoot, "--traefik-token-file="+traefikTokenFile(t), "--traefik-default-certificate")
+	ports, err := harness.FreePorts(1)
+	require.NoError(t, err)
+	tlsAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	tr := startHTTPTraefik(t, sc, 100*time.Millisecond,
+		"--entryPoints.websecure.address="+tlsAddr, "--entryPoints.websecure.http.tls=true")
+	backend := startBackend(t, "C")
+	_, port := backend.Addr()
+	served(t, tr, startRoute(t, sc, "601", port), "C", 20*time.Second)
+
+	conn := connect(t)
+	syncZK(t, conn)
+	data, _, err := conn.Get(stateRoot + "/default-certificate")
+	require.NoError(t, err)
+	var stored struct{ Cert string }
+	require.NoError(t, json.Unmarshal(data, &stored))
+	block, _ := pem.Decode([]byte(stored.Cert))
+	require.NotNil(t, block)
+
+	const generated = "No default certificate, fallback to the internal generated certificate"
+	before := strings.Count(tr.Logs(), generated)
+	served(t, tr, startRoute(t, sc, "602", port), "C", 20*time.Second)
+	served(t, tr, startRoute(t, sc, "603", port), "C", 20*time.Second)
+	assert.Equal(t, before, strings.Count(tr.Logs(), generated), "reloads with the default certificate generate none")
+
+	d := tls.Dialer{Config: &tls.Config{InsecureSkipVerify: true, ServerName: "no-such-host.example"}} //nolint:gosec // the certificate is what is checked
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := d.DialContext(ctx, "tcp", tlsAddr)
+	require.NoError(t, err)
+	defer c.Close()
+	peer := c.(*tls.Conn).ConnectionState().PeerCertificates
+	require.NotEmpty(t, peer)
+	assert.Equal(t, block.Bytes, peer[0].Raw, "Traefik answers with the certificate kept in ZooKeeper")
+
+	// The control: without the setting, each reload generates one.
+	plain := startAPISidecar(t, env.servers, stateRoot+"-off", "--traefik-token-file="+traefikTokenFile(t))
+	trPlain := startHTTPTraefik(t, plain, 100*time.Millisecond)
+	served(t, trPlain, startRoute(t, plain, "611", port), "C", 20*time.Second)
+	before = strings.Count(trPlain.Logs(), generated)
+	served(t, trPlain, startRoute(t, plain, "612", port), "C", 20*time.Second)
+	assert.Greater(t, strings.Count(trPlain.Logs(), generated), before, "without it, a reload generates a certificate")
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -139,12 +140,19 @@ func ensureRootOn(servers []string, root string) error {
 // connect opens a raw ZooKeeper session for the test.
 func connect(t *testing.T) *zk.Conn {
 	t.Helper()
-	conn, _, err := zk.Connect(env.servers, 10*time.Second, zk.WithLogInfo(false))
+	return connectWith(t, env.servers, net.DialTimeout)
+}
+
+// connectWith opens a raw ZooKeeper session to servers through dial and
+// waits for it; it ends with the test.
+func connectWith(t *testing.T, servers []string, dial zk.Dialer) *zk.Conn {
+	t.Helper()
+	conn, _, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false), zk.WithDialer(dial))
 	require.NoError(t, err)
 	t.Cleanup(conn.Close)
 	deadline := time.Now().Add(20 * time.Second)
 	for conn.State() != zk.StateHasSession {
-		require.True(t, time.Now().Before(deadline), "no ZooKeeper session")
+		require.True(t, time.Now().Before(deadline), "no ZooKeeper session with %v", servers)
 		time.Sleep(20 * time.Millisecond)
 	}
 	return conn

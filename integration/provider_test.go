@@ -26,7 +26,7 @@ const testSecret = "integration-test-secret-0123456789"
 
 // newProvider runs a provider in-process against the shared ensemble and
 // the shared Traefik's root key, with its bookkeeping under stateRoot.
-func newProvider(t *testing.T, stateRoot string) *provider.Provider {
+func newProvider(t *testing.T, stateRoot string) *provider.Writer {
 	t.Helper()
 	// Generous timeouts: a loaded 2-core machine can stall processes for seconds.
 	store, err := zkstore.Connect(zkstore.Options{Servers: env.servers, SessionTimeout: 10 * time.Second, OpTimeout: 5 * time.Second})
@@ -35,19 +35,16 @@ func newProvider(t *testing.T, stateRoot string) *provider.Provider {
 	require.NoError(t, store.WaitConnected(20*time.Second))
 	deriver, err := keys.NewDeriver([]byte(testSecret), "test")
 	require.NoError(t, err)
-	p, err := provider.New(store, provider.Config{
+	p, err := provider.NewWriter(store, deriver, provider.Config{
 		RootKey:   sharedRoot,
 		StateRoot: stateRoot,
 		Settings:  execution.Settings{BasePath: "/zoe/proxy", Routing: execution.RoutingPath},
-		Deriver:   deriver,
 		// Tests collect garbage explicitly.
 		GCInterval: time.Hour,
 	})
 	require.NoError(t, err)
 	require.NoError(t, p.Init())
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go p.Run(ctx)
+	t.Cleanup(p.Start(context.Background()))
 	return p
 }
 
@@ -80,7 +77,7 @@ func TestProviderLifecycle(t *testing.T) {
 	ctx := context.Background()
 	web := env.traefik.WebURL()
 
-	res, err := p.Start(ctx, notebook("101", a))
+	res, err := p.StartExecution(ctx, notebook("101", a))
 	require.NoError(t, err)
 	require.True(t, res.Changed)
 	require.Len(t, res.Routes, 1, "only the proxied port gets a route")
@@ -92,7 +89,7 @@ func TestProviderLifecycle(t *testing.T) {
 	})
 	t.Run("start again writes nothing", func(t *testing.T) {
 		before, txns := revisionVersion(t, conn, stateRoot), p.Stats().Transactions
-		again, err := p.Start(ctx, notebook("101", a))
+		again, err := p.StartExecution(ctx, notebook("101", a))
 		require.NoError(t, err)
 		assert.False(t, again.Changed)
 		assert.Equal(t, res.Routes, again.Routes, "same keys and names")
@@ -100,14 +97,14 @@ func TestProviderLifecycle(t *testing.T) {
 		assert.Equal(t, txns, p.Stats().Transactions)
 	})
 	t.Run("backend change switches traffic in place", func(t *testing.T) {
-		moved, err := p.Start(ctx, notebook("101", b))
+		moved, err := p.StartExecution(ctx, notebook("101", b))
 		require.NoError(t, err)
 		require.True(t, moved.Changed)
 		assert.Equal(t, route.Traefik.Name, moved.Routes[0].Traefik.Name)
 		waitBody(t, web+route.Path+"/", "", "B "+route.Path+"/", 20*time.Second)
 	})
 	t.Run("stop gives 404", func(t *testing.T) {
-		stopped, err := p.Stop(ctx, "101")
+		stopped, err := p.StopExecution(ctx, "101")
 		require.NoError(t, err)
 		require.Len(t, stopped.Routes, 1)
 		waitStatus(t, web+route.Path+"/", "", 404, 20*time.Second)
@@ -118,7 +115,7 @@ func TestProviderLifecycle(t *testing.T) {
 	t.Run("stop of an unknown execution is a no-op", func(t *testing.T) {
 		before := revisionVersion(t, conn, stateRoot)
 		for _, id := range []execution.ID{"101", "never-started"} {
-			r, err := p.Stop(ctx, id)
+			r, err := p.StopExecution(ctx, id)
 			require.NoError(t, err)
 			assert.False(t, r.Changed)
 			assert.Empty(t, r.Routes)
@@ -126,7 +123,7 @@ func TestProviderLifecycle(t *testing.T) {
 		assert.Equal(t, before, revisionVersion(t, conn, stateRoot))
 	})
 	t.Run("restart after stop uses a new router name", func(t *testing.T) {
-		again, err := p.Start(ctx, notebook("101", a))
+		again, err := p.StartExecution(ctx, notebook("101", a))
 		require.NoError(t, err)
 		assert.Equal(t, route.Key, again.Routes[0].Key, "keys are stable")
 		assert.NotEqual(t, route.Traefik.Name, again.Routes[0].Traefik.Name, "names are never reused")
@@ -145,9 +142,9 @@ func TestProviderGarbageCollection(t *testing.T) {
 	ctx := context.Background()
 	web := env.traefik.WebURL()
 
-	keep, err := p.Start(ctx, notebook("201", a))
+	keep, err := p.StartExecution(ctx, notebook("201", a))
 	require.NoError(t, err)
-	gone, err := p.Start(ctx, notebook("202", a))
+	gone, err := p.StartExecution(ctx, notebook("202", a))
 	require.NoError(t, err)
 	keepURL := web + keep.Routes[0].Path + "/probe"
 	waitBody(t, keepURL, "", "A ", 20*time.Second)
@@ -173,7 +170,7 @@ func TestProviderGarbageCollection(t *testing.T) {
 		}
 	}()
 
-	_, err = p.Stop(ctx, "202")
+	_, err = p.StopExecution(ctx, "202")
 	require.NoError(t, err)
 	waitStatus(t, web+gone.Routes[0].Path+"/", "", 404, 20*time.Second)
 	name := gone.Routes[0].Traefik.Name
@@ -225,9 +222,9 @@ func TestProviderSyncLeavesForeignRoutes(t *testing.T) {
 	w.create(t, foreign)
 	waitBody(t, web+"/foreign/x", "", "F /foreign/x", 20*time.Second)
 
-	x, err := p.Start(ctx, notebook("301", a))
+	x, err := p.StartExecution(ctx, notebook("301", a))
 	require.NoError(t, err)
-	y, err := p.Start(ctx, notebook("302", a))
+	y, err := p.StartExecution(ctx, notebook("302", a))
 	require.NoError(t, err)
 	waitBody(t, web+y.Routes[0].Path+"/", "", "A ", 20*time.Second)
 
@@ -261,7 +258,7 @@ func TestProviderSyncLeavesForeignRoutes(t *testing.T) {
 func TestTwoProvidersApplyConcurrently(t *testing.T) {
 	requireEnv(t)
 	const stateRoot = "/it-replicas"
-	replicas := []*provider.Provider{newProvider(t, stateRoot), newProvider(t, stateRoot)}
+	replicas := []*provider.Writer{newProvider(t, stateRoot), newProvider(t, stateRoot)}
 	a := startBackend(t, "A")
 	ctx := context.Background()
 
@@ -319,7 +316,7 @@ func TestTwoProvidersApplyConcurrently(t *testing.T) {
 
 	// Leave the shared tree small for the tests that follow.
 	for n := range paths {
-		_, err := replicas[n%2].Stop(ctx, execution.ID(fmt.Sprintf("rep%d", n)))
+		_, err := replicas[n%2].StopExecution(ctx, execution.ID(fmt.Sprintf("rep%d", n)))
 		require.NoError(t, err)
 	}
 }
@@ -333,7 +330,7 @@ func TestApplyAfterLeaderKilled(t *testing.T) {
 	ctx := context.Background()
 	web := env.traefik.WebURL()
 
-	first, err := p.Start(ctx, notebook("401", a))
+	first, err := p.StartExecution(ctx, notebook("401", a))
 	require.NoError(t, err)
 	waitBody(t, web+first.Routes[0].Path+"/", "", "A ", 20*time.Second)
 
@@ -352,7 +349,7 @@ func TestApplyAfterLeaderKilled(t *testing.T) {
 	attempts := 0
 	for {
 		attempts++
-		second, err = p.Start(ctx, notebook("402", a))
+		second, err = p.StartExecution(ctx, notebook("402", a))
 		if err == nil {
 			break
 		}
@@ -368,10 +365,10 @@ func TestApplyAfterLeaderKilled(t *testing.T) {
 // startRetryingUnavailable retries a start while ZooKeeper is unavailable,
 // as a client retries a 503: under load a call can time out, and the plan
 // is idempotent.
-func startRetryingUnavailable(ctx context.Context, p *provider.Provider, e *execution.Execution) (provider.Result, error) {
+func startRetryingUnavailable(ctx context.Context, p *provider.Writer, e *execution.Execution) (provider.Result, error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
-		res, err := p.Start(ctx, e)
+		res, err := p.StartExecution(ctx, e)
 		if err == nil || !errors.Is(err, zkstore.ErrUnavailable) || time.Now().After(deadline) {
 			return res, err
 		}

@@ -72,7 +72,8 @@ func newTLSPKI(t *testing.T) *tlsPKI {
 		require.NoError(t, err)
 		return f
 	}
-	p.zookeeper = issue(p.ca, testpki.Localhost("zookeeper"), "zookeeper")
+	// A name only, no address: clients must verify the name they dial.
+	p.zookeeper = issue(p.ca, testpki.Leaf{CommonName: "zookeeper", DNSNames: []string{"localhost"}}, "zookeeper")
 	p.api = issue(p.ca, testpki.Localhost("sidecar-api"), "api")
 	p.sidecarZK = issue(p.ca, testpki.Leaf{CommonName: "sidecar"}, "sidecar-zk")
 	p.traefikZK = issue(p.ca, testpki.Leaf{CommonName: "traefik"}, "traefik-zk")
@@ -104,15 +105,7 @@ func connectTLS(t *testing.T, servers []string, config *tls.Config) *zk.Conn {
 		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: config}
 		return d.Dial(network, address)
 	}
-	conn, _, err := zk.Connect(servers, 10*time.Second, zk.WithLogInfo(false), zk.WithDialer(dialer))
-	require.NoError(t, err)
-	t.Cleanup(conn.Close)
-	deadline := time.Now().Add(20 * time.Second)
-	for conn.State() != zk.StateHasSession {
-		require.True(t, time.Now().Before(deadline), "no ZooKeeper session over TLS")
-		time.Sleep(20 * time.Millisecond)
-	}
-	return conn
+	return connectWith(t, servers, dialer)
 }
 
 // zkTree reads every znode under roots (path → data), after a sync: what
@@ -167,10 +160,18 @@ func TestTLSEveryHop(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ens.Close() })
-	secure := ens.SecureServers()
+	// By name: the servers' certificate names localhost, no address, so
+	// this checks that every client verifies the name it was given (the
+	// ZooKeeper client resolves names before dialing unless told not to).
+	var secure []string
+	for _, s := range ens.SecureServers() {
+		secure = append(secure, strings.Replace(s, "127.0.0.1:", "localhost:", 1))
+	}
 	t.Logf("ZooKeeper TLS client port %s (plain port %s kept for the harness's four-letter-word probes)", secure[0], ens.Servers()[0])
 
-	reader := connectTLS(t, secure, pki.clientTLS(t, pki.sidecarZK))
+	readerTLS := pki.clientTLS(t, pki.sidecarZK)
+	readerTLS.ServerName = "localhost"
+	reader := connectTLS(t, secure, readerTLS)
 	_, err = reader.Create("/"+tlsRoot, []byte("true"), 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
 
@@ -202,6 +203,7 @@ func TestTLSEveryHop(t *testing.T) {
 		Binary: apiSidecarBinary(t), Servers: secure, RootKey: tlsRoot, StateRoot: tlsStateRoot,
 		Token: tlsToken, KeySecret: tlsKeySecret,
 		Args: []string{"--tls-cert-file=" + apiCert, "--tls-key-file=" + apiKey, "--tls-client-ca-file=" + pki.caFile,
+			"--traefik-token-file=" + traefikTokenFile(t),
 			"--zk-tls-ca-file=" + pki.caFile, "--zk-tls-cert-file=" + pki.sidecarZK.Cert, "--zk-tls-key-file=" + pki.sidecarZK.Key},
 		HTTPS: pki.clientTLS(t, pki.master),
 	})
@@ -246,6 +248,27 @@ func TestTLSEveryHop(t *testing.T) {
 		assert.Contains(t, zkLog, "Authenticated Id 'CN=traefik' for Scheme 'x509'", "Traefik's session (through the proxy) is TLS with its client certificate")
 	})
 
+	apiStep(t, "Traefik's HTTP provider reads /v1/traefik over mutual TLS", func(t *testing.T) {
+		tr, err := harness.StartTraefik(ctx, harness.TraefikOptions{HTTP: &harness.HTTPProviderOptions{
+			Endpoint: sc.URL() + "/v1/traefik", PollTimeout: 5 * time.Second,
+			Headers: map[string]string{"Authorization": "Bearer " + httpReadToken},
+			CAFile:  pki.caFile, CertFile: pki.traefikZK.Cert, KeyFile: pki.traefikZK.Key,
+		}})
+		require.NoError(t, err)
+		defer tr.Close()
+		status, body, err := master.post(apiIssueHook("start", `"10"`, aPort))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, body)
+		var got apiHookReply
+		require.NoError(t, json.Unmarshal([]byte(body), &got), body)
+		require.Len(t, got.Routes, 1)
+		waitBody(t, tr.WebURL()+got.Routes[0].Path+"/", "", "A "+got.Routes[0].Path+"/", 30*time.Second)
+		status, body, err = master.post(apiIssueHook("stop", `"10"`, aPort))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, body)
+		waitStatus(t, tr.WebURL()+got.Routes[0].Path+"/", "", http.StatusNotFound, 30*time.Second)
+	})
+
 	apiStep(t, "/healthz answers on the same HTTPS port", func(t *testing.T) {
 		status, _, err := harness.GetWith(ctx, master.client, sc.URL()+"/healthz", "")
 		require.NoError(t, err)
@@ -253,6 +276,15 @@ func TestTLSEveryHop(t *testing.T) {
 	})
 
 	start := apiIssueHook("start", `"8"`, aPort)
+	apiStep(t, "a client certificate does not replace the token", func(t *testing.T) {
+		before := zkTree(t, reader, "/"+tlsRoot, tlsStateRoot)
+		r, err := harness.NewClient(sc.URL(), tlsToken, harness.WithHTTPClient(master.client)).
+			Do(ctx, harness.Request{Method: http.MethodPost, Path: "/v1/hooks", Body: start, Auth: harness.NoAuth})
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusUnauthorized, r.Status, string(r.Body))
+		assert.Equal(t, before, zkTree(t, reader, "/"+tlsRoot, tlsStateRoot))
+	})
+
 	refused := []struct {
 		name    string
 		post    func() (int, string, error)

@@ -6,11 +6,8 @@ package integration
 // other writers churn the tree Traefik is re-reading.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,35 +18,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/apiv1"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/execution"
 )
 
-// waitPost posts body and decodes the hook answer; safe in goroutines
-// (no testing.T).
-func waitPost(sc *apiSidecar, path string, body []byte) (apiHookReply, int, error) {
+// waitHook posts one hook through the harness's client and decodes a 200;
+// safe in goroutines (no testing.T).
+func waitHook(c *harness.Client, h apiv1.HookRequest, query string) (apiv1.HookResponse, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sc.URL()+path, bytes.NewReader(body))
+	var got apiv1.HookResponse
+	r, err := c.Hook(ctx, h, query)
 	if err != nil {
-		return apiHookReply{}, 0, err
+		return got, err
 	}
-	req.Header.Set("Authorization", apiBearer)
-	resp, err := apiHTTP.Do(req)
-	if err != nil {
-		return apiHookReply{}, 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return apiHookReply{}, resp.StatusCode, err
-	}
-	var got apiHookReply
-	if resp.StatusCode == http.StatusOK {
-		err = json.Unmarshal(raw, &got)
-	} else {
-		err = fmt.Errorf("status %d: %s", resp.StatusCode, truncateBytes(raw, 300))
-	}
-	return got, resp.StatusCode, err
+	return got, r.OK(&got)
 }
 
 // TestWaitMeansServedUnderChurn reproduces the two ways a shallow check
@@ -66,37 +50,35 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 	tr := startTraefik(t, root)
 	sc := startWebSidecar(t, webSidecarOptions{rootKey: root, stateRoot: stateRoot,
 		args: []string{"--traefik-api-url=" + tr.APIURL()}})
+	client := sc.Client()
 	backends := map[string]*harness.Backend{"A": startBackend(t, "A"), "B": startBackend(t, "B")}
 	web := tr.WebURL()
 
-	hook := func(event, id, backend string) []byte {
+	// exec is execution id with one proxied port on backend.
+	exec := func(id, backend string) execution.Execution {
 		ip, port := backends[backend].Addr()
-		body, err := json.Marshal(map[string]any{"event": event, "execution": map[string]any{
-			"id": id, "services": []any{map[string]any{"name": "nb0", "ports": []any{map[string]any{
-				"port_number": 8888, "proxy": true, "external_ip": ip, "external_port": port,
-			}}}},
-		}})
-		if err != nil {
-			panic(err)
-		}
-		return body
+		return execution.Execution{ID: execution.ID(id), Services: []execution.Service{{Name: "nb0", Ports: []execution.Port{
+			{PortNumber: 8888, Proxy: true, ExternalIP: ip, ExternalPort: port},
+		}}}}
 	}
+	start := func(id, backend string) apiv1.HookRequest { return harness.Hook(apiv1.EventStart, exec(id, backend)) }
 
 	// A few hundred routes make each of Traefik's re-reads take a while,
 	// so that writes land while it walks the tree.
 	const filler = 300
-	var list []any
+	fill := apiv1.ExecutionsRequest{Executions: []execution.Execution{}}
 	for i := 0; i < filler; i++ {
-		var m map[string]any
-		require.NoError(t, json.Unmarshal(hook("start", fmt.Sprintf("fill%d", i), "A"), &m))
-		list = append(list, m["execution"])
+		fill.Executions = append(fill.Executions, exec(fmt.Sprintf("fill%d", i), "A"))
 	}
-	fill, err := json.Marshal(map[string]any{"executions": list})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := client.Sync(ctx, fill, false)
 	require.NoError(t, err)
-	r := sc.put("/v1/executions", fill)
-	require.Equal(t, http.StatusOK, r.status, r)
-	t.Cleanup(func() { sc.put("/v1/executions", []byte(`{"executions":[]}`)) })
-	first, _, err := waitPost(sc, "/v1/hooks?wait=2m", hook("start", "fill0", "A"))
+	require.NoError(t, r.OK(nil))
+	t.Cleanup(func() {
+		_, _ = client.Sync(context.Background(), apiv1.ExecutionsRequest{Executions: []execution.Execution{}}, false)
+	})
+	first, err := waitHook(client, start("fill0", "A"), "wait=2m")
 	require.NoError(t, err)
 	require.NotNil(t, first.Served)
 	require.True(t, *first.Served, "the filler routes are served")
@@ -112,7 +94,7 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				if _, _, err := waitPost(sc, "/v1/hooks", hook("start", "churn", []string{"A", "B"}[i%2])); err == nil {
+				if _, err := waitHook(client, start("churn", []string{"A", "B"}[i%2]), ""); err == nil {
 					churned.Add(1)
 				}
 			}(i)
@@ -158,7 +140,7 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 	// probes Traefik at once for backend's name.
 	startStep := func(step, id, backend string) (path string, ok bool) {
 		began := time.Now()
-		got, _, err := waitPost(sc, "/v1/hooks?wait=30s", hook("start", id, backend))
+		got, err := waitHook(client, start(id, backend), "wait=30s")
 		took := time.Since(began)
 		if err != nil || len(got.Routes) != 1 {
 			record(outcome{step: step, wrong: fmt.Sprintf("start %s: %v %+v", id, err, got)})
@@ -199,7 +181,7 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 				// (B): the same execution on the other backend.
 				startStep("restart on the other backend", id, second)
 				began := time.Now()
-				got, _, err := waitPost(sc, "/v1/hooks?wait=30s", []byte(`{"event":"stop","execution":{"id":"`+id+`"}}`))
+				got, err := waitHook(client, harness.StopHook(id), "wait=30s")
 				took := time.Since(began)
 				switch {
 				case err != nil:

@@ -21,7 +21,10 @@ import (
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/harness"
 )
 
-const zoeToken = "zoe-master-token-0123456789abcdef"
+const (
+	zoeToken     = "zoe-master-token-0123456789abcdef"
+	zoeKeySecret = "zoe-lifecycle-key-secret-0123456789abcdef"
+)
 
 // TestZoeClientLifecycle: Zoe's master, played by the Python client of
 // examples/zoe (lifecycle_driver.py, one process per step, the system's
@@ -29,11 +32,11 @@ const zoeToken = "zoe-master-token-0123456789abcdef"
 // 3-node ensemble with a real Traefik through the life of the notebook and
 // Spark ZApps: prepare → containers created with REVERSE_PROXY_PATH_<port>
 // → start with the published ports → served through Traefik; then a master
-// that dies before posting a stop, a restarted master's resync, a normal
-// stop, and a stop while the whole ensemble is frozen (503, retried after
-// Retry-After once it thaws). The driver's errors step checks 401 and 400
-// with the field. The ensemble and Traefik are the test's own: it freezes
-// every ZooKeeper node.
+// that dies before posting a stop, a restarted master's resync, mutual TLS
+// with a second replica serving HTTPS, a normal stop, and a stop while the
+// whole ensemble is frozen (503, retried after Retry-After once it thaws).
+// The driver's errors step checks 401 and 400 with the field. The ensemble
+// and Traefik are the test's own: it freezes every ZooKeeper node.
 func TestZoeClientLifecycle(t *testing.T) {
 	requireOwnStack(t)
 	python, err := exec.LookPath("python3")
@@ -59,7 +62,7 @@ func TestZoeClientLifecycle(t *testing.T) {
 		Binary:    apiSidecarBinary(t),
 		Servers:   ens.Servers(),
 		Token:     zoeToken,
-		KeySecret: "zoe-lifecycle-key-secret-0123456789abcdef",
+		KeySecret: zoeKeySecret,
 		// A short op timeout makes the frozen ensemble answer 503 quickly.
 		Args: []string{"--traefik-api-url=" + tr.APIURL(), "--public-url=" + tr.WebURL(), "--zk-op-timeout=1s"},
 	})
@@ -88,6 +91,7 @@ func TestZoeClientLifecycle(t *testing.T) {
 	d.run("launch")
 	d.run("crash-while-stopping", "44")
 	d.run("restart")
+	d.withEnv(startTLSReplica(t, ens, tr)...).run("tls")
 	d.run("stop", "42")
 	d.runDuringOutage(ens, "43")
 
@@ -108,12 +112,56 @@ func TestZoeClientLifecycle(t *testing.T) {
 	}
 }
 
+// startTLSReplica starts a second sidecar on the same ensemble and state,
+// serving its API over HTTPS and requiring client certificates, and
+// returns the driver's environment for it: its URL, the CA, the master's
+// certificate, and a foreign CA and certificate for the refusals.
+func startTLSReplica(t *testing.T, ens *harness.Ensemble, tr *harness.Traefik) []string {
+	t.Helper()
+	pki := newTLSPKI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sc, err := harness.StartSidecar(ctx, harness.SidecarOptions{
+		Binary:    apiSidecarBinary(t),
+		Servers:   ens.Servers(),
+		Token:     zoeToken,
+		KeySecret: zoeKeySecret,
+		Args: []string{"--traefik-api-url=" + tr.APIURL(), "--public-url=" + tr.WebURL(),
+			"--tls-cert-file=" + pki.api.Cert, "--tls-key-file=" + pki.api.Key, "--tls-client-ca-file=" + pki.caFile},
+		HTTPS: pki.clientTLS(t, pki.master),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("HTTPS sidecar log tail:\n%s", tail(sc.Logs(), 4000))
+		}
+		_ = sc.Close()
+	})
+	require.True(t, strings.HasPrefix(sc.URL(), "https://"), sc.URL())
+	return []string{
+		"ZOE_SIDECAR_URL=" + sc.URL(),
+		"ZOE_SIDECAR_CA_FILE=" + pki.caFile,
+		"ZOE_SIDECAR_CERT_FILE=" + pki.master.Cert,
+		"ZOE_SIDECAR_KEY_FILE=" + pki.master.Key,
+		"OTHER_CA_FILE=" + pki.otherCAFile,
+		"FOREIGN_CERT_FILE=" + pki.foreign.Cert,
+		"FOREIGN_KEY_FILE=" + pki.foreign.Key,
+	}
+}
+
 // zoeDriver runs steps of examples/zoe/lifecycle_driver.py.
 type zoeDriver struct {
 	t      *testing.T
 	python string
 	dir    string
 	env    []string
+}
+
+// withEnv is the driver with extra environment variables; later ones win.
+func (d *zoeDriver) withEnv(vars ...string) *zoeDriver {
+	e := *d
+	e.env = append(append([]string(nil), d.env...), vars...)
+	return &e
 }
 
 func (d *zoeDriver) command(args ...string) *exec.Cmd {

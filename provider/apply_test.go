@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -120,7 +121,7 @@ func TestAbandonedRequestIsDropped(t *testing.T) {
 		p := newTestProvider(t, newMemStore())
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err := p.Start(ctx, notebookExec("1", "10.0.0.1", 80))
+		_, err := p.StartExecution(ctx, notebookExec("1", "10.0.0.1", 80))
 		assert.ErrorIs(t, err, context.Canceled)
 	})
 }
@@ -129,7 +130,7 @@ func TestBatchSplitBySize(t *testing.T) {
 	store := newMemStore()
 	probe := newTestProvider(t, newMemStore())
 	r := startRequest(t, probe, notebookExec("1", "10.0.0.1", 80))
-	one, err := pack(probe.l, DefaultMaxTxnBytes, probe.view, []*request{r}, []currentRecord{{version: -1}})
+	one, err := pack(probe.layout, DefaultMaxTxnBytes, probe.view, []*request{r}, []currentRecord{{version: -1}})
 	require.NoError(t, err)
 	size := 0
 	for _, op := range one.ops[1 : len(one.ops)-2] {
@@ -208,10 +209,8 @@ func TestCommitFailureIsNotRetried(t *testing.T) {
 	store := newMemStore()
 	p := newTestProvider(t, store)
 	boom := errors.New("boom")
-	calls := 0
-	store.beforeCommit = func([]zkstore.Op) { calls++ }
 	failing := &failingStore{memStore: store, err: boom}
-	p.store = failing
+	p.store, p.commits.store = failing, failing
 	r := startRequest(t, p, notebookExec("1", "10.0.0.1", 80))
 	p.applyBatch([]*request{r})
 	assert.ErrorIs(t, outcome(t, r).err, boom)
@@ -226,3 +225,55 @@ type failingStore struct {
 }
 
 func (f *failingStore) Commit([]zkstore.Op) error { f.commits++; return f.err }
+
+func TestConflictsWithoutEndGiveUp(t *testing.T) {
+	store := newMemStore()
+	p := newTestProvider(t, store)
+	saved := conflictRetries
+	conflictRetries.Pause = nil
+	t.Cleanup(func() { conflictRetries = saved })
+	attempts := 0
+	store.beforeCommit = func([]zkstore.Op) {
+		attempts++
+		store.set(revisionPath, []byte(metaJSON(0, 0))) // another writer always wins
+	}
+	r := startRequest(t, p, notebookExec("7", "10.0.0.7", 80))
+	p.applyBatch([]*request{r})
+	assert.ErrorIs(t, outcome(t, r).err, zkstore.ErrConflict)
+	assert.Equal(t, maxConflictRetries+1, attempts, "the first try, then the bounded retries")
+	assert.False(t, store.has("/traefik-zk-sidecar/executions/7"))
+}
+
+func TestNewWriterAndReaderCheckTheirConfiguration(t *testing.T) {
+	_, err := NewWriter(newMemStore(), nil, testConfig(t))
+	assert.ErrorContains(t, err, "needs the key deriver")
+
+	cfg := testConfig(t)
+	cfg.StateRoot = "/traefik/state"
+	_, err = NewWriter(newMemStore(), testDeriver(t), cfg)
+	assert.ErrorIs(t, err, ErrStateRootInside)
+	_, err = NewReader(newMemStore(), "traefik", "/traefik")
+	assert.ErrorIs(t, err, ErrStateRootInside)
+	_, err = NewReader(newMemStore(), "/", "")
+	assert.Error(t, err)
+
+	cfg = testConfig(t)
+	cfg.Settings.Routing = "nope"
+	_, err = NewWriter(newMemStore(), testDeriver(t), cfg)
+	var se *execution.SettingError
+	assert.ErrorAs(t, err, &se)
+}
+
+func TestStartReturnsStop(t *testing.T) {
+	store := newMemStore()
+	p := newTestProvider(t, store)
+	stop := p.Start(context.Background())
+	_, err := p.StartExecution(context.Background(), notebookExec("1", "10.0.0.1", 80))
+	require.NoError(t, err)
+	stop()
+	stop() // harmless
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = p.StartExecution(ctx, notebookExec("2", "10.0.0.2", 80))
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "nobody applies it once stopped")
+}

@@ -13,7 +13,7 @@ import (
 )
 
 // withTombstones starts and stops executions, leaving one tombstone each.
-func withTombstones(t *testing.T, p *Provider, ids ...string) []string {
+func withTombstones(t *testing.T, p *Writer, ids ...string) []string {
 	t.Helper()
 	var names []string
 	for _, id := range ids {
@@ -43,7 +43,7 @@ func TestCollectDecisions(t *testing.T) {
 		names := withTombstones(t, p, "1")
 		from := store.commitCount()
 		var q quietTracker
-		n, err := p.collectIfQuiet(&q, never)
+		n, err := p.gc.collectIfQuiet(&q, never)
 		require.NoError(t, err)
 		assert.Zero(t, n)
 		assert.Equal(t, from, store.commitCount())
@@ -59,7 +59,7 @@ func TestCollectDecisions(t *testing.T) {
 		version := revisionVersion(t, store)
 		from := store.commitCount()
 		var q quietTracker
-		n, err := p.collectIfQuiet(&q, always)
+		n, err := p.gc.collectIfQuiet(&q, always)
 		require.NoError(t, err)
 		assert.Equal(t, 2, n)
 		txns := store.committed(from)
@@ -76,7 +76,7 @@ func TestCollectDecisions(t *testing.T) {
 		assert.Equal(t, int64(2), p.Stats().GCDeleted)
 		assert.False(t, q.seen, "its own commit restarts the quiet clock")
 
-		n, err = p.collectIfQuiet(&q, always)
+		n, err = p.gc.collectIfQuiet(&q, always)
 		require.NoError(t, err)
 		assert.Zero(t, n, "nothing left")
 	})
@@ -90,7 +90,7 @@ func TestCollectDecisions(t *testing.T) {
 		res := outcome(t, live)
 		require.NoError(t, res.err)
 		var q quietTracker
-		_, err := p.collectIfQuiet(&q, always)
+		_, err := p.gc.collectIfQuiet(&q, always)
 		require.NoError(t, err)
 		assert.True(t, store.has("/traefik/http/routers/"+res.result.Routes[0].Traefik.Name+"/rule"))
 		assert.True(t, store.has("/traefik-zk-sidecar/executions/2"))
@@ -100,10 +100,10 @@ func TestCollectDecisions(t *testing.T) {
 		store := newMemStore()
 		p := newTestProvider(t, store)
 		withTombstones(t, p, "1", "2", "3")
-		p.cfg.MaxTxnBytes = 1 // every route alone is over the limit: one per pass
+		p.gc.maxTxnBytes = 1 // every route alone is over the limit: one per pass
 		var q quietTracker
 		for want := 3; want > 0; want-- {
-			n, err := p.collectIfQuiet(&q, always)
+			n, err := p.gc.collectIfQuiet(&q, always)
 			require.NoError(t, err)
 			assert.Equal(t, 1, n)
 			meta, err := p.Meta()
@@ -118,7 +118,7 @@ func TestCollectDecisions(t *testing.T) {
 		names := withTombstones(t, p, "1")
 		store.beforeCommit = func([]zkstore.Op) { store.set(revisionPath, []byte(metaJSON(0, 1))) }
 		var q quietTracker
-		_, err := p.collectIfQuiet(&q, always)
+		_, err := p.gc.collectIfQuiet(&q, always)
 		assert.ErrorIs(t, err, zkstore.ErrConflict)
 		assert.True(t, store.has(routeZnodes(names[0])[0]))
 	})

@@ -24,14 +24,18 @@ import (
 
 const revisionPath = "/traefik-zk-sidecar/revision"
 
-func testConfig(t *testing.T) Config {
+func testDeriver(t *testing.T) *keys.Deriver {
 	t.Helper()
 	d, err := keys.NewDeriver([]byte("unit-test-secret-0123456789"), "prod")
 	require.NoError(t, err)
+	return d
+}
+
+func testConfig(t *testing.T) Config {
+	t.Helper()
 	return Config{
 		RootKey:    "traefik",
 		Settings:   execution.Settings{BasePath: "/zoe/proxy", Routing: execution.RoutingPath, EntryPoints: []string{"web"}},
-		Deriver:    d,
 		GCInterval: time.Hour,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -39,24 +43,19 @@ func testConfig(t *testing.T) Config {
 
 // newTestProvider is an initialised provider on store; its writer is not
 // running (see runWriter), so tests may drive applyBatch themselves.
-func newTestProvider(t *testing.T, store *memStore, opts ...func(*Config)) *Provider {
+func newTestProvider(t *testing.T, store *memStore, opts ...func(*Config)) *Writer {
 	t.Helper()
 	cfg := testConfig(t)
 	for _, o := range opts {
 		o(&cfg)
 	}
-	p, err := New(store, cfg)
+	p, err := NewWriter(store, testDeriver(t), cfg)
 	require.NoError(t, err)
 	require.NoError(t, p.Init())
 	return p
 }
 
-func runWriter(t *testing.T, p *Provider) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-}
+func runWriter(t *testing.T, p *Writer) { t.Cleanup(p.Start(context.Background())) }
 
 // notebookExec is a one-service execution with one proxied port.
 func notebookExec(id, ip string, port int) *execution.Execution {
@@ -66,9 +65,9 @@ func notebookExec(id, ip string, port int) *execution.Execution {
 	}}}
 }
 
-func startRequest(t *testing.T, p *Provider, e *execution.Execution) *request {
+func startRequest(t *testing.T, p *Writer, e *execution.Execution) *request {
 	t.Helper()
-	desired, err := execution.Routes(e, p.cfg.Settings, p.cfg.Deriver, true)
+	desired, err := execution.Routes(e, p.cfg.Settings, p.deriver, true)
 	require.NoError(t, err)
 	return &request{ctx: context.Background(), id: string(e.ID), desired: desired, done: make(chan requestResult, 1), enqueued: time.Now()}
 }
@@ -115,7 +114,7 @@ func TestStartStopThroughTheWriter(t *testing.T) {
 	require.Equal(t, int32(1), v, "Init set the revision once")
 	from := store.commitCount()
 
-	res, err := p.Start(ctx, notebookExec("42", "10.1.2.3", 32768))
+	res, err := p.StartExecution(ctx, notebookExec("42", "10.1.2.3", 32768))
 	require.NoError(t, err)
 	assert.True(t, res.Changed)
 	require.Len(t, res.Routes, 1)
@@ -134,7 +133,7 @@ func TestStartStopThroughTheWriter(t *testing.T) {
 	t.Run("the same start writes nothing and is confirmed by a check", func(t *testing.T) {
 		from := store.commitCount()
 		txnsBefore := p.Stats().Transactions
-		again, err := p.Start(ctx, notebookExec("42", "10.1.2.3", 32768))
+		again, err := p.StartExecution(ctx, notebookExec("42", "10.1.2.3", 32768))
 		require.NoError(t, err)
 		assert.False(t, again.Changed)
 		assert.Equal(t, res.Routes, again.Routes)
@@ -144,7 +143,7 @@ func TestStartStopThroughTheWriter(t *testing.T) {
 
 	t.Run("a new backend is a value change", func(t *testing.T) {
 		from := store.commitCount()
-		moved, err := p.Start(ctx, notebookExec("42", "10.9.9.9", 80))
+		moved, err := p.StartExecution(ctx, notebookExec("42", "10.9.9.9", 80))
 		require.NoError(t, err)
 		assert.True(t, moved.Changed)
 		assert.Equal(t, route.Traefik.Name, moved.Routes[0].Traefik.Name, "same router")
@@ -157,7 +156,7 @@ func TestStartStopThroughTheWriter(t *testing.T) {
 	})
 
 	t.Run("stop tombstones and deletes the record", func(t *testing.T) {
-		stopped, err := p.Stop(ctx, "42")
+		stopped, err := p.StopExecution(ctx, "42")
 		require.NoError(t, err)
 		assert.True(t, stopped.Changed)
 		require.Len(t, stopped.Routes, 1, "the routes it removed")
@@ -170,7 +169,7 @@ func TestStartStopThroughTheWriter(t *testing.T) {
 
 	t.Run("stopping it again writes nothing", func(t *testing.T) {
 		from := store.commitCount()
-		again, err := p.Stop(ctx, "42")
+		again, err := p.StopExecution(ctx, "42")
 		require.NoError(t, err)
 		assert.False(t, again.Changed)
 		assert.Empty(t, again.Routes)

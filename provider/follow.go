@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"sync/atomic"
 	"time"
@@ -23,9 +24,10 @@ const followRetry = 500 * time.Millisecond
 // reads only the change records of the revisions it lacks. It loads every
 // record only at start, or when the records it needs were trimmed.
 type Follower struct {
-	p       *Provider
+	reader  *Reader
+	log     *slog.Logger
 	current mirror.Current
-	// state belongs to Run's goroutine.
+	// state belongs to the follower's goroutine (see Start).
 	state  mirror.State
 	loaded bool
 
@@ -38,6 +40,10 @@ type Follower struct {
 	fullLoads, records atomic.Int64
 	// OnPublish, if set, is told about every published revision.
 	OnPublish func(revision int64)
+	// DefaultCertificate puts the deployment's default certificate (see
+	// Config.DefaultCertificate), once there is one, into Traefik's
+	// default TLS store of the body. Set it before Start.
+	DefaultCertificate bool
 }
 
 // FollowerStats are counters for tests and metrics.
@@ -47,8 +53,8 @@ type FollowerStats struct {
 	Records int64
 }
 
-// NewFollower follows the records p writes; call Run.
-func NewFollower(p *Provider) *Follower { return &Follower{p: p} }
+// NewFollower follows the records the writers commit; call Start.
+func NewFollower(r *Reader, log *slog.Logger) *Follower { return &Follower{reader: r, log: log} }
 
 // Snapshot is the latest mirror; nil until the first load.
 func (f *Follower) Snapshot() *mirror.Snapshot { return f.current.Load() }
@@ -62,7 +68,7 @@ func (f *Follower) Age() time.Duration {
 	if at == 0 {
 		return -1
 	}
-	if f.watching.Load() && f.p.store.Connected() {
+	if f.watching.Load() && f.reader.store.Connected() {
 		return 0
 	}
 	return time.Since(time.Unix(0, at))
@@ -81,21 +87,25 @@ func (f *Follower) Stats() FollowerStats {
 	return FollowerStats{FullLoads: f.fullLoads.Load(), Records: f.records.Load()}
 }
 
-// Run follows until ctx ends.
-func (f *Follower) Run(ctx context.Context) {
+// Start follows until stop is called or ctx ends; stop waits for the
+// follower to finish.
+func (f *Follower) Start(ctx context.Context) (stop func()) { return start(ctx, f.run) }
+
+// run follows until ctx ends.
+func (f *Follower) run(ctx context.Context) {
 	failing := false
 	for ctx.Err() == nil {
 		err := f.step(ctx)
 		f.watching.Store(false)
 		if err == nil {
 			if failing {
-				f.p.log.Info("mirror following ZooKeeper again")
+				f.log.Info("mirror following ZooKeeper again")
 			}
 			failing = false
 			continue
 		}
 		if !failing {
-			f.p.log.Warn("mirror cannot follow ZooKeeper; serving the last mirror", "error", err)
+			f.log.Warn("mirror cannot follow ZooKeeper; serving the last mirror", "error", err)
 		}
 		failing = true
 		select {
@@ -113,7 +123,7 @@ func (f *Follower) step(ctx context.Context) error {
 			return err
 		}
 	}
-	_, stat, changed, err := f.p.store.GetW(f.p.l.revisionPath())
+	_, stat, changed, err := f.reader.store.GetW(f.reader.layout.revisionPath())
 	if err != nil {
 		return fmt.Errorf("watch revision: %w", err)
 	}
@@ -163,23 +173,30 @@ func (f *Follower) catchUp(target int64) error {
 // that revision to the one read last brings every route to the last one's
 // state (each record says what a route became, not how it changed).
 func (f *Follower) fullLoad() error {
-	p := f.p
-	if err := p.store.Sync(p.l.stateRoot); err != nil {
+	r := f.reader
+	if err := r.store.Sync(r.layout.stateRoot); err != nil {
 		return err
 	}
-	_, first, _, err := p.readRevision()
+	_, first, _, err := r.readRevision()
 	if err != nil {
 		return err
 	}
-	permanent, _, err := p.readPermanent()
+	permanent, _, err := r.readPermanent()
 	if err != nil {
 		return err
 	}
-	records, err := p.readAllExecutions()
+	records, err := r.readAllExecutions()
 	if err != nil {
 		return err
 	}
-	_, last, _, err := p.readRevision()
+	cert, err := r.readDefaultCertificate()
+	if errors.Is(err, zkstore.ErrNoNode) {
+		cert, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	_, last, _, err := r.readRevision()
 	if err != nil {
 		return err
 	}
@@ -187,7 +204,7 @@ func (f *Follower) fullLoad() error {
 	for _, rec := range records {
 		executions = append(executions, rec)
 	}
-	st := mirror.Load(int64(first), permanent, executions)
+	st := mirror.Load(int64(first), permanent, cert, executions)
 	if last > first {
 		changes, err := f.readChanges(int64(first)+1, int64(last))
 		if err != nil {
@@ -206,7 +223,11 @@ func (f *Follower) fullLoad() error {
 }
 
 func (f *Follower) publish() {
-	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes)))
+	var cert *state.Certificate
+	if f.DefaultCertificate {
+		cert = f.state.DefaultCertificate
+	}
+	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes), cert))
 	if f.OnPublish != nil {
 		f.OnPublish(f.state.Revision)
 	}
@@ -217,7 +238,7 @@ func (f *Follower) readChanges(from, to int64) ([]state.Change, error) {
 	out := make([]state.Change, to-from+1)
 	err := parallel(len(out), func(i int) error {
 		revision := from + int64(i)
-		data, _, err := f.p.store.Get(f.p.l.changePath(revision))
+		data, _, err := f.reader.store.Get(f.reader.layout.changePath(revision))
 		if err != nil {
 			return fmt.Errorf("change record %d: %w", revision, err)
 		}

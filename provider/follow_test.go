@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"strconv"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/defaultcert"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/mirror"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
 
@@ -46,28 +49,25 @@ func TestFollowerFollowsChangeRecords(t *testing.T) {
 	p := newTestProvider(t, store, func(c *Config) { c.StaticRoutes = []kvschema.Route{static} })
 	runWriter(t, p)
 	ctx := context.Background()
-	before, err := p.Start(ctx, notebookExec("41", "10.1.2.3", 32000))
+	before, err := p.StartExecution(ctx, notebookExec("41", "10.1.2.3", 32000))
 	require.NoError(t, err)
 
-	f := NewFollower(p)
+	f := NewFollower(p.Reader, p.log)
 	assert.Equal(t, time.Duration(-1), f.Age(), "nothing loaded yet")
-	followCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); f.Run(followCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	t.Cleanup(f.Start(ctx))
 	eventually(t, "first load", func() bool { return f.Snapshot() != nil })
 	routers := servedRouters(t, f)
 	assert.Contains(t, routers, before.Routes[0].Traefik.Name, "an execution recorded before the start")
 	assert.Contains(t, routers, static.Name, "the static route")
 
-	res, err := p.Start(ctx, notebookExec("42", "10.1.2.4", 32768))
+	res, err := p.StartExecution(ctx, notebookExec("42", "10.1.2.4", 32768))
 	require.NoError(t, err)
 	name := res.Routes[0].Traefik.Name
 	eventually(t, "the started route in the mirror", func() bool { _, ok := servedRouters(t, f)[name]; return ok })
 	assert.Equal(t, res.Routes[0].Traefik.Rule, servedRouters(t, f)[name])
 	assert.Equal(t, int64(revisionVersion(t, store)), f.Revision())
 
-	_, err = p.Stop(ctx, "42")
+	_, err = p.StopExecution(ctx, "42")
 	require.NoError(t, err)
 	eventually(t, "the stopped route gone", func() bool { _, ok := servedRouters(t, f)[name]; return !ok })
 	assert.Equal(t, FollowerStats{FullLoads: 1, Records: 2}, f.Stats(), "one load, then the two records only")
@@ -88,12 +88,12 @@ func TestFollowerCatchUp(t *testing.T) {
 	p := newTestProvider(t, store)
 	runWriter(t, p)
 	ctx := context.Background()
-	f := NewFollower(p)
+	f := NewFollower(p.Reader, p.log)
 	require.NoError(t, f.fullLoad())
 
 	var names []string
 	for _, id := range []string{"1", "2", "3"} {
-		res, err := p.Start(ctx, notebookExec(id, "10.1.2.3", 32000))
+		res, err := p.StartExecution(ctx, notebookExec(id, "10.1.2.3", 32000))
 		require.NoError(t, err)
 		names = append(names, res.Routes[0].Traefik.Name)
 	}
@@ -104,12 +104,12 @@ func TestFollowerCatchUp(t *testing.T) {
 		assert.Contains(t, servedRouters(t, f), n)
 	}
 
-	_, err := p.Stop(ctx, "2")
+	_, err := p.StopExecution(ctx, "2")
 	require.NoError(t, err)
-	res, err := p.Start(ctx, notebookExec("4", "10.1.2.3", 32000))
+	res, err := p.StartExecution(ctx, notebookExec("4", "10.1.2.3", 32000))
 	require.NoError(t, err)
 	// The garbage collector trimmed the stop's record.
-	require.NoError(t, store.Commit([]zkstore.Op{zkstore.Delete(p.l.changePath(current+1), zkstore.AnyVersion)}))
+	require.NoError(t, store.Commit([]zkstore.Op{zkstore.Delete(p.layout.changePath(current+1), zkstore.AnyVersion)}))
 	require.NoError(t, f.catchUp(int64(revisionVersion(t, store))))
 	assert.Equal(t, int64(2), f.Stats().FullLoads, "a missing record means a full load")
 	routers := servedRouters(t, f)
@@ -124,17 +124,67 @@ func TestTrimChanges(t *testing.T) {
 	p := newTestProvider(t, store)
 	runWriter(t, p)
 	for i := range changesKept + 5 {
-		_, err := p.Start(context.Background(), notebookExec(strconv.Itoa(1000+i), "10.1.2.3", 32000))
+		_, err := p.StartExecution(context.Background(), notebookExec(strconv.Itoa(1000+i), "10.1.2.3", 32000))
 		require.NoError(t, err)
 	}
-	n, err := p.trimChanges()
+	n, err := p.gc.trimChanges()
 	require.NoError(t, err)
-	names, err := store.Children(p.l.changesPath())
+	names, err := store.Children(p.layout.changesPath())
 	require.NoError(t, err)
 	assert.Len(t, names, changesKept)
 	assert.Equal(t, 6, n, "Init's record and the first five starts'")
 	current := int64(revisionVersion(t, store))
-	assert.True(t, store.has(p.l.changePath(current)))
-	assert.True(t, store.has(p.l.changePath(current-changesKept+1)))
-	assert.False(t, store.has(p.l.changePath(current-changesKept)))
+	assert.True(t, store.has(p.layout.changePath(current)))
+	assert.True(t, store.has(p.layout.changePath(current-changesKept+1)))
+	assert.False(t, store.has(p.layout.changePath(current-changesKept)))
+}
+
+// The first replica started with a default certificate generates it into
+// ZooKeeper; the others use that one, and the mirror serves it in
+// Traefik's default TLS store.
+func TestDefaultCertificate(t *testing.T) {
+	store := newMemStore()
+	withCert := func(c *Config) { c.DefaultCertificate = true }
+	a := newTestProvider(t, store, withCert)
+	cert, err := a.readDefaultCertificate()
+	require.NoError(t, err)
+	pair, err := tls.X509KeyPair([]byte(cert.Cert), []byte(cert.Key))
+	require.NoError(t, err)
+	assert.Equal(t, defaultcert.CommonName, pair.Leaf.Subject.CommonName)
+	first := store.committed(0)[0]
+	assert.Contains(t, opStrings(first), opString(zkstore.Create(a.layout.defaultCertificatePath(), []byte(mustJSON(t, cert)))),
+		"created in Init's transaction")
+
+	commits := store.commitCount()
+	b := newTestProvider(t, store, withCert)
+	assert.Equal(t, commits, store.commitCount(), "a second replica finds everything in place")
+	again, err := b.readDefaultCertificate()
+	require.NoError(t, err)
+	assert.Equal(t, cert, again)
+
+	body := func(p *Writer) string {
+		f := NewFollower(p.Reader, p.log)
+		f.DefaultCertificate = p.cfg.DefaultCertificate
+		require.NoError(t, f.fullLoad())
+		data, _, err := f.Snapshot().Body()
+		require.NoError(t, err)
+		return string(data)
+	}
+	var doc mirror.Document
+	require.NoError(t, json.Unmarshal([]byte(body(b)), &doc))
+	require.NotNil(t, doc.TLS)
+	assert.Equal(t, &mirror.Certificate{CertFile: cert.Cert, KeyFile: cert.Key}, doc.TLS.Stores[mirror.DefaultStore].DefaultCertificate)
+
+	// A replica without the setting serves no default store (an
+	// operator's own, defined elsewhere, must not be doubled).
+	plain := newTestProvider(t, store)
+	require.NoError(t, json.Unmarshal([]byte(body(plain)), &doc))
+	assert.NotContains(t, body(plain), cert.Cert[:40])
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(data)
 }

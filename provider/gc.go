@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
@@ -53,41 +55,61 @@ func (q *quietTracker) observe(revision, rootChildren int32, now time.Time) time
 	return now.Sub(q.since)
 }
 
-func (p *Provider) runGC(ctx context.Context) {
-	ticker := time.NewTicker(p.cfg.GCInterval)
+// collector deletes tombstoned routes once the control plane has been
+// quiet long enough; it commits as the writer does, with the revision
+// precondition and a kick.
+type collector struct {
+	*Reader
+	commits     *committer
+	interval    time.Duration
+	quietWindow time.Duration
+	maxTxnBytes int
+	log         *slog.Logger
+
+	deleted atomic.Int64
+}
+
+func newCollector(r *Reader, commits *committer, cfg Config) *collector {
+	return &collector{Reader: r, commits: commits, interval: cfg.GCInterval, quietWindow: cfg.GCQuietWindow,
+		maxTxnBytes: cfg.MaxTxnBytes, log: cfg.Logger}
+}
+
+// run collects every interval, whenever the window has been quiet.
+func (c *collector) run(ctx context.Context) {
+	ticker := time.NewTicker(c.interval)
 	defer ticker.Stop()
 	var quiet quietTracker
-	window := func(m state.Meta) time.Duration { return QuietWindow(p.cfg.GCQuietWindow, m) }
+	window := func(m state.Meta) time.Duration { return QuietWindow(c.quietWindow, m) }
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
-		if _, err := p.collectIfQuiet(&quiet, window); err != nil && !errors.Is(err, zkstore.ErrConflict) {
-			p.log.Warn("garbage collection", "error", err)
+		if _, err := c.collectIfQuiet(&quiet, window); err != nil && !errors.Is(err, zkstore.ErrConflict) {
+			c.log.Warn("garbage collection", "error", err)
 		}
-		if _, err := p.trimChanges(); err != nil && !errors.Is(err, zkstore.ErrConflict) {
-			p.log.Warn("trimming change records", "error", err)
+		if _, err := c.trimChanges(); err != nil && !errors.Is(err, zkstore.ErrConflict) {
+			c.log.Warn("trimming change records", "error", err)
 		}
 	}
 }
 
 // collectIfQuiet deletes tombstoned routes once the control plane has been
 // quiet for window(meta); it returns how many it deleted.
-func (p *Provider) collectIfQuiet(q *quietTracker, window func(state.Meta) time.Duration) (int, error) {
-	_, version, meta, err := p.readRevision()
+func (c *collector) collectIfQuiet(q *quietTracker, window func(state.Meta) time.Duration) (int, error) {
+	_, version, meta, err := c.readRevision()
 	if err != nil {
 		return 0, err
 	}
-	_, rootStat, err := p.store.Get(p.l.root)
+	_, rootStat, err := c.store.Get(c.layout.root)
 	if err != nil {
 		return 0, err
 	}
 	if q.observe(version, rootStat.Cversion, time.Now()) < window(meta) {
 		return 0, nil
 	}
-	n, err := p.collect(version, meta)
+	n, err := c.collect(version, meta)
 	if err == nil && n > 0 {
 		// Our own commit changed the versions; the next pass waits again.
 		q.seen = false
@@ -99,8 +121,8 @@ func (p *Provider) collectIfQuiet(q *quietTracker, window func(state.Meta) time.
 // revision precondition and a kick. The sentinel is never a tombstone, so
 // the maps never become empty, and names are never reused because new
 // routes are named after a revision that only grows.
-func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
-	names, err := p.store.Children(p.l.tombstonesPath())
+func (c *collector) collect(version int32, meta state.Meta) (int, error) {
+	names, err := c.store.Children(c.layout.tombstonesPath())
 	if err != nil || len(names) == 0 {
 		return 0, err
 	}
@@ -110,8 +132,8 @@ func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
 		n    int
 	)
 	for _, name := range names {
-		recPath := p.l.tombstonePath(name)
-		data, stat, err := p.store.Get(recPath)
+		recPath := c.layout.tombstonePath(name)
+		data, stat, err := c.store.Get(recPath)
 		if err != nil {
 			return 0, err
 		}
@@ -119,13 +141,13 @@ func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
 		if err := json.Unmarshal(data, &ts); err != nil {
 			return 0, err
 		}
-		roots, err := ts.Route.OwnedRoots(p.l.rootKey)
+		roots, err := ts.Route.OwnedRoots(c.layout.rootKey)
 		if err != nil {
 			return 0, err
 		}
 		var routeOps []zkstore.Op
 		for _, root := range roots {
-			nodes, err := p.store.Subtree(root)
+			nodes, err := c.store.Subtree(root)
 			if err != nil {
 				return 0, err
 			}
@@ -139,7 +161,7 @@ func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
 		for _, op := range routeOps {
 			routeSize += op.WireSize()
 		}
-		if n > 0 && size+routeSize > p.cfg.MaxTxnBytes {
+		if n > 0 && size+routeSize > c.maxTxnBytes {
 			break
 		}
 		ops = append(ops, routeOps...)
@@ -152,30 +174,29 @@ func (p *Provider) collect(version int32, meta state.Meta) (int, error) {
 	}
 	// Tombstoned routes are already absent from the mirrors: the change
 	// record is empty.
-	revOps, err := revisionOps(p.l, version, meta, state.Change{})
+	revOps, err := revisionOps(c.layout, version, meta, state.Change{})
 	if err != nil {
 		return 0, err
 	}
-	kick, err := kickOps(p.l, int64(version)+1)
+	kick, err := kickOps(c.layout, int64(version)+1)
 	if err != nil {
 		return 0, err
 	}
 	ops = append(revOps, append(ops, kick...)...)
-	if err := p.commit(ops); err != nil {
+	if err := c.commits.commit(ops); err != nil {
 		return 0, err
 	}
-	p.gcDeleted.Add(int64(n))
-	p.log.Info("garbage collected tombstoned routes", "routes", n)
+	c.deleted.Add(int64(n))
+	c.log.Info("garbage collected tombstoned routes", "routes", n)
 	return n, nil
 }
 
-// CollectGarbage observes the control plane, waits quietFor, and collects
-// if nothing changed meanwhile. For tests and operators; Run does the same
-// periodically with the configured or derived window.
-func (p *Provider) CollectGarbage(ctx context.Context, quietFor time.Duration) (int, error) {
+// collectAfter observes the control plane, waits quietFor, and collects if
+// nothing changed meanwhile.
+func (c *collector) collectAfter(ctx context.Context, quietFor time.Duration) (int, error) {
 	var q quietTracker
 	never := func(state.Meta) time.Duration { return time.Duration(1<<63 - 1) }
-	if _, err := p.collectIfQuiet(&q, never); err != nil {
+	if _, err := c.collectIfQuiet(&q, never); err != nil {
 		return 0, err
 	}
 	select {
@@ -183,18 +204,18 @@ func (p *Provider) CollectGarbage(ctx context.Context, quietFor time.Duration) (
 		return 0, ctx.Err()
 	case <-time.After(quietFor):
 	}
-	return p.collectIfQuiet(&q, func(state.Meta) time.Duration { return quietFor })
+	return c.collectIfQuiet(&q, func(state.Meta) time.Duration { return quietFor })
 }
 
 // trimChanges deletes the change records older than the latest changesKept
 // revisions. Nobody else writes them, so the deletes need no revision
 // precondition; two replicas trimming at once make one of them conflict.
-func (p *Provider) trimChanges() (int, error) {
-	names, err := p.store.Children(p.l.changesPath())
+func (c *collector) trimChanges() (int, error) {
+	names, err := c.store.Children(c.layout.changesPath())
 	if err != nil || len(names) <= changesKept {
 		return 0, err
 	}
-	_, version, _, err := p.readRevision()
+	_, version, _, err := c.readRevision()
 	if err != nil {
 		return 0, err
 	}
@@ -204,9 +225,9 @@ func (p *Provider) trimChanges() (int, error) {
 		n := min(len(expired), maxTrimOps)
 		ops := make([]zkstore.Op, n)
 		for i, name := range expired[:n] {
-			ops[i] = zkstore.Delete(p.l.changesPath()+"/"+name, zkstore.AnyVersion)
+			ops[i] = zkstore.Delete(c.layout.changesPath()+"/"+name, zkstore.AnyVersion)
 		}
-		if err := p.store.Commit(ops); err != nil {
+		if err := c.store.Commit(ops); err != nil {
 			return trimmed, err
 		}
 		trimmed += n

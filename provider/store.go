@@ -1,13 +1,11 @@
 package provider
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
-	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
 
@@ -31,60 +29,38 @@ type Store interface {
 	Connected() bool
 }
 
-func (p *Provider) readRevision() (data []byte, version int32, meta state.Meta, err error) {
-	data, stat, err := p.store.Get(p.l.revisionPath())
-	if err != nil {
-		return nil, 0, meta, fmt.Errorf("read revision: %w", err)
-	}
-	if len(data) > 0 {
-		if err := json.Unmarshal(data, &meta); err != nil {
-			return nil, 0, meta, fmt.Errorf("revision record: %w", err)
-		}
-	}
-	return data, stat.Version, meta, nil
+// committer applies transactions for the writer and the garbage
+// collector, and counts them for metrics.
+type committer struct {
+	store    Store
+	onCommit func(took time.Duration)
+
+	transactions, conflicts atomic.Int64
 }
 
-// readExecution returns the record and its version (-1 when missing).
-func (p *Provider) readExecution(id string) (*state.Execution, int32, error) {
-	data, stat, err := p.store.Get(p.l.executionPath(id))
-	if errors.Is(err, zkstore.ErrNoNode) {
-		return nil, -1, nil
+// commit applies a transaction that writes.
+func (c *committer) commit(ops []zkstore.Op) error {
+	start := time.Now()
+	err := c.store.Commit(ops)
+	switch {
+	case err == nil:
+		c.transactions.Add(1)
+		if c.onCommit != nil {
+			c.onCommit(time.Since(start))
+		}
+	case errors.Is(err, zkstore.ErrConflict):
+		c.conflicts.Add(1)
 	}
-	if err != nil {
-		return nil, -1, err
-	}
-	var rec state.Execution
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, -1, fmt.Errorf("execution record %s: %w", id, err)
-	}
-	return &rec, stat.Version, nil
+	return err
 }
 
-func (p *Provider) readAllExecutions() (map[string]*state.Execution, error) {
-	ids, err := p.store.Children(p.l.executionsPath())
-	if errors.Is(err, zkstore.ErrNoNode) {
-		// Nothing was ever written: no state root yet.
-		return nil, nil
+// check applies a transaction that only checks versions.
+func (c *committer) check(ops []zkstore.Op) error {
+	err := c.store.Commit(ops)
+	if errors.Is(err, zkstore.ErrConflict) {
+		c.conflicts.Add(1)
 	}
-	if err != nil {
-		return nil, err
-	}
-	records := make([]*state.Execution, len(ids))
-	err = parallel(len(ids), func(i int) error {
-		rec, _, err := p.readExecution(ids[i])
-		records[i] = rec
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*state.Execution, len(ids))
-	for i, rec := range records {
-		if rec != nil {
-			out[ids[i]] = rec
-		}
-	}
-	return out, nil
+	return err
 }
 
 // parallel runs fn for 0..n-1 with bounded concurrency (reads pipeline on

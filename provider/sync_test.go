@@ -17,9 +17,9 @@ func TestSync(t *testing.T) {
 	p := newTestProvider(t, store)
 	runWriter(t, p)
 	ctx := context.Background()
-	_, err := p.Start(ctx, notebookExec("old", "10.0.0.1", 80))
+	_, err := p.StartExecution(ctx, notebookExec("old", "10.0.0.1", 80))
 	require.NoError(t, err)
-	kept, err := p.Start(ctx, notebookExec("kept", "10.0.0.2", 80))
+	kept, err := p.StartExecution(ctx, notebookExec("kept", "10.0.0.2", 80))
 	require.NoError(t, err)
 
 	running := []execution.Execution{*notebookExec("kept", "10.0.0.2", 80), *notebookExec("new", "10.0.0.3", 80)}
@@ -76,7 +76,7 @@ func TestReads(t *testing.T) {
 	store := newMemStore()
 	p := newTestProvider(t, store)
 	runWriter(t, p)
-	res, err := p.Start(context.Background(), notebookExec("42", "10.0.0.1", 80))
+	res, err := p.StartExecution(context.Background(), notebookExec("42", "10.0.0.1", 80))
 	require.NoError(t, err)
 
 	syncs := store.syncs
@@ -94,7 +94,7 @@ func TestReads(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "id", fe.Field)
 
-	_, err = p.Stop(context.Background(), "a/b")
+	_, err = p.StopExecution(context.Background(), "a/b")
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "execution.id", fe.Field)
 
@@ -111,7 +111,7 @@ func TestReads(t *testing.T) {
 }
 
 func TestReadsOfAnEmptyStore(t *testing.T) {
-	p, err := New(newMemStore(), testConfig(t))
+	p, err := NewReader(newMemStore(), "traefik", "")
 	require.NoError(t, err)
 	routes, err := p.Routes()
 	require.NoError(t, err)

@@ -29,6 +29,9 @@ func (l layout) tombstonePath(name string) string {
 }
 func (l layout) changesPath() string   { return l.stateRoot + "/changes" }
 func (l layout) permanentPath() string { return l.stateRoot + "/permanent" }
+func (l layout) defaultCertificatePath() string {
+	return l.stateRoot + "/default-certificate"
+}
 func (l layout) changePath(revision int64) string {
 	return path.Join(l.changesPath(), changeName(revision))
 }
@@ -130,10 +133,10 @@ type executionChange struct {
 	ops []zkstore.Op
 	// routes are the execution's routes after the change.
 	routes []state.Route
-	// created and removed are what the change adds and tombstones.
-	created, removed []state.Route
-	routesDelta      int
-	tombstonesDelta  int
+	// removed are the routes the change tombstones.
+	removed         []state.Route
+	routesDelta     int
+	tombstonesDelta int
 	// served are the routes created or changed, unserved the names of
 	// those tombstoned: the change record's share of this execution.
 	served   []kvschema.Route
@@ -188,7 +191,6 @@ func buildExecutionChange(l layout, revision int64, id string, recordVersion int
 			c.ops = append(c.ops, zkstore.Create(kv.Key, []byte(kv.Value)))
 		}
 		c.routes = append(c.routes, r)
-		c.created = append(c.created, r)
 		c.served = append(c.served, r.Traefik)
 		c.routesDelta++
 		return nil

@@ -110,6 +110,17 @@ func routeCreates(name, rule, backend string) []string {
 	}
 }
 
+// createdRouters names the routers whose root znode the ops create.
+func createdRouters(ops []zkstore.Op) []string {
+	var names []string
+	for _, o := range ops {
+		if name, ok := strings.CutPrefix(o.Path, "/traefik/http/routers/"); ok && o.Kind == zkstore.OpCreate && !strings.Contains(name, "/") {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 func assertNoExistenceChangeUnderRoot(t *testing.T, ops []zkstore.Op, allowCreate bool) {
 	t.Helper()
 	for _, o := range ops {
@@ -147,7 +158,7 @@ func TestBuildExecutionChangeCreate(t *testing.T) {
 	}
 
 	assert.Equal(t, []state.Route{named}, c.routes)
-	assert.Equal(t, []state.Route{named}, c.created)
+	assert.Equal(t, []string{named.Traefik.Name}, createdRouters(c.ops))
 	assert.Empty(t, c.removed)
 	assert.Equal(t, 1, c.routesDelta)
 	assert.Equal(t, 0, c.tombstonesDelta)
@@ -173,7 +184,7 @@ func TestBuildExecutionChangeCreateWithExistingRecord(t *testing.T) {
 		set("/traefik-zk-sidecar/executions/42", recordJSON(t, "42", revision, addedNamed, kept), 4))
 	assert.Equal(t, want, opStrings(c.ops))
 	assert.Equal(t, 1, c.routesDelta)
-	assert.Equal(t, []state.Route{addedNamed}, c.created)
+	assert.Equal(t, []string{addedNamed.Traefik.Name}, createdRouters(c.ops))
 	assert.ElementsMatch(t, []state.Route{kept, addedNamed}, c.routes)
 }
 
@@ -225,7 +236,7 @@ func TestBuildExecutionChangeUpdate(t *testing.T) {
 		set("/traefik-zk-sidecar/executions/42", recordJSON(t, "42", revision, updated), 5),
 	}, opStrings(c.ops))
 	assert.Equal(t, []state.Route{updated}, c.routes)
-	assert.Empty(t, c.created)
+	assert.Empty(t, createdRouters(c.ops))
 	assert.Empty(t, c.removed)
 	assert.Equal(t, 0, c.routesDelta)
 	assert.Equal(t, 0, c.tombstonesDelta)
@@ -280,7 +291,7 @@ func TestBuildExecutionChangeDelete(t *testing.T) {
 			assert.Equal(t, r.Traefik.StripPrefix, ts.Route.StripPrefix)
 
 			assert.Empty(t, c.routes)
-			assert.Empty(t, c.created)
+			assert.Empty(t, createdRouters(c.ops))
 			assert.Equal(t, []state.Route{r}, c.removed)
 			assert.Equal(t, -1, c.routesDelta)
 			assert.Equal(t, 1, c.tombstonesDelta)
@@ -344,7 +355,7 @@ func TestBuildExecutionChangeReplace(t *testing.T) {
 	}, opStrings(c.ops))
 	assertNoExistenceChangeUnderRoot(t, c.ops, true)
 	assert.Equal(t, []state.Route{newNamed}, c.routes)
-	assert.Equal(t, []state.Route{newNamed}, c.created)
+	assert.Equal(t, []string{newNamed.Traefik.Name}, createdRouters(c.ops))
 	assert.Equal(t, []state.Route{old}, c.removed)
 	assert.Equal(t, 0, c.routesDelta)
 	assert.Equal(t, 1, c.tombstonesDelta)
@@ -403,7 +414,7 @@ func TestBuildExecutionChangeMixed(t *testing.T) {
 	assert.Equal(t, want, opStrings(c.ops))
 	assert.Equal(t, 0, c.routesDelta)
 	assert.Equal(t, 1, c.tombstonesDelta)
-	assert.Equal(t, []state.Route{addedNamed}, c.created)
+	assert.Equal(t, []string{addedNamed.Traefik.Name}, createdRouters(c.ops))
 	assert.Equal(t, []state.Route{gone}, c.removed)
 	assert.ElementsMatch(t, []state.Route{unchanged, updNew, addedNamed}, c.routes)
 	// The change record's share: what now serves, and what no longer does.

@@ -31,21 +31,21 @@ type writerView struct {
 // loadView reads the revision and the executions' ids, concurrently, after
 // a sync: the server this session reads from may lag the writes other
 // replicas committed, and a stale view would only cost a conflict.
-func (p *Provider) loadView() (writerView, error) {
+func (w *Writer) loadView() (writerView, error) {
 	var (
 		v   writerView
 		ids []string
 	)
-	if err := p.store.Sync(p.l.stateRoot); err != nil {
+	if err := w.store.Sync(w.layout.stateRoot); err != nil {
 		return writerView{}, err
 	}
 	err := parallel(2, func(i int) error {
 		var err error
 		if i == 0 {
-			_, v.version, v.meta, err = p.readRevision()
+			_, v.version, v.meta, err = w.readRevision()
 			return err
 		}
-		ids, err = p.store.Children(p.l.executionsPath())
+		ids, err = w.store.Children(w.layout.executionsPath())
 		if errors.Is(err, zkstore.ErrNoNode) {
 			return nil
 		}

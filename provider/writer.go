@@ -3,12 +3,98 @@ package provider
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
+	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/internal/retry"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
+
+// Writer applies executions' routes to ZooKeeper; it reads as a Reader does.
+type Writer struct {
+	*Reader
+	cfg     Config
+	deriver *keys.Deriver
+	commits *committer
+	gc      *collector
+	log     *slog.Logger
+	queue   chan *request
+	// view belongs to the writer goroutine (see Start).
+	view writerView
+}
+
+// NewWriter checks the configuration. Call Init before use, and Start to
+// have starts, stops and resyncs applied.
+func NewWriter(store Store, deriver *keys.Deriver, cfg Config) (*Writer, error) {
+	if deriver == nil {
+		return nil, errors.New("provider: a writer needs the key deriver (the key secret)")
+	}
+	reader, err := NewReader(store, cfg.RootKey, cfg.StateRoot)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxTxnBytes <= 0 {
+		cfg.MaxTxnBytes = DefaultMaxTxnBytes
+	}
+	if cfg.GCInterval <= 0 {
+		cfg.GCInterval = DefaultGCInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	commits := &committer{store: store, onCommit: cfg.OnCommit}
+	return &Writer{
+		Reader:  reader,
+		cfg:     cfg,
+		deriver: deriver,
+		commits: commits,
+		gc:      newCollector(reader, commits, cfg),
+		log:     cfg.Logger,
+		queue:   make(chan *request, 1024),
+	}, nil
+}
+
+// Start runs the writer goroutine and the garbage collector until stop is
+// called or ctx ends; stop waits for both to finish and may be called more
+// than once. Requests still queued are not applied; their callers see
+// their own context end.
+func (w *Writer) Start(ctx context.Context) (stop func()) { return start(ctx, w.run, w.gc.run) }
+
+// start runs each loop in its own goroutine until stop is called or ctx
+// ends; stop waits for them all and may be called more than once.
+func start(ctx context.Context, loops ...func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, loop := range loops {
+		wg.Add(1)
+		go func() { defer wg.Done(); loop(ctx) }()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// Stats returns the counters.
+func (w *Writer) Stats() Stats {
+	return Stats{
+		Transactions: w.commits.transactions.Load(),
+		Conflicts:    w.commits.conflicts.Load(),
+		GCDeleted:    w.gc.deleted.Load(),
+	}
+}
+
+// CollectGarbage observes the control plane, waits quietFor, and collects
+// if nothing changed meanwhile; Start does the same periodically.
+func (w *Writer) CollectGarbage(ctx context.Context, quietFor time.Duration) (int, error) {
+	return w.gc.collectAfter(ctx, quietFor)
+}
 
 // request is one execution's start (desired routes) or stop, waiting for the writer.
 type request struct {
@@ -27,7 +113,7 @@ type requestResult struct {
 	err    error
 }
 
-func (p *Provider) submit(ctx context.Context, r *request) (Result, error) {
+func (w *Writer) submit(ctx context.Context, r *request) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
@@ -35,7 +121,7 @@ func (p *Provider) submit(ctx context.Context, r *request) (Result, error) {
 	r.done = make(chan requestResult, 1)
 	r.enqueued = time.Now()
 	select {
-	case p.queue <- r:
+	case w.queue <- r:
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
@@ -76,14 +162,13 @@ func answer(reqs []*request, outcome func(i int, r *request) requestResult) {
 	}
 }
 
-// Run serves the write queue and the garbage collector until ctx ends.
-func (p *Provider) Run(ctx context.Context) {
-	go p.runGC(ctx)
+// run serves the write queue until ctx ends.
+func (w *Writer) run(ctx context.Context) {
 	var pending []*request
 	for {
 		if len(pending) == 0 {
 			select {
-			case r := <-p.queue:
+			case r := <-w.queue:
 				pending = append(pending, r)
 			case <-ctx.Done():
 				return
@@ -93,14 +178,14 @@ func (p *Provider) Run(ctx context.Context) {
 	drain:
 		for len(pending) < maxBatch {
 			select {
-			case r := <-p.queue:
+			case r := <-w.queue:
 				pending = append(pending, r)
 			default:
 				break drain
 			}
 		}
 		batch, rest := splitBatch(pending)
-		p.applyBatch(batch)
+		w.applyBatch(batch)
 		pending = rest
 	}
 }
@@ -122,31 +207,31 @@ func splitBatch(pending []*request) (batch, rest []*request) {
 
 // applyBatch writes the batch in as few transactions as fit the size limit,
 // re-reading and re-planning after a conflict with another writer.
-func (p *Provider) applyBatch(batch []*request) {
-	conflicts := 0
+func (w *Writer) applyBatch(batch []*request) {
 	for len(batch) > 0 {
-		var abandoned []*request
-		batch, abandoned = dropAbandoned(batch)
-		answer(abandoned, func(_ int, r *request) requestResult { return requestResult{err: r.ctx.Err()} })
-		if len(batch) == 0 {
-			return
-		}
-		reloaded := !p.view.valid
-		txn, err := p.applyOnce(batch)
-		if err != nil {
-			// A failed or unknown outcome leaves the view unproven.
-			p.view = writerView{}
-		}
-		if errors.Is(err, zkstore.ErrConflict) && !reloaded {
-			// The view was older than another writer's commit: plan
-			// again on fresh reads, without counting it as a race.
-			continue
-		}
-		if errors.Is(err, zkstore.ErrConflict) && conflicts < maxConflictRetries {
-			conflicts++
-			time.Sleep(time.Duration(rand.IntN(5*conflicts)+1) * time.Millisecond)
-			continue
-		}
+		var txn packedTxn
+		err := retry.Do(context.Background(), conflictRetries, isConflict, func() error {
+			for {
+				var abandoned []*request
+				batch, abandoned = dropAbandoned(batch)
+				answer(abandoned, func(_ int, r *request) requestResult { return requestResult{err: r.ctx.Err()} })
+				if len(batch) == 0 {
+					return nil
+				}
+				reloaded := !w.view.valid
+				var err error
+				txn, err = w.applyOnce(batch)
+				if err != nil {
+					// A failed or unknown outcome leaves the view unproven.
+					w.view = writerView{}
+				}
+				if !isConflict(err) || reloaded {
+					return err
+				}
+				// The view was older than another writer's commit: plan
+				// again on fresh reads at once, not as a lost race.
+			}
+		})
 		if err != nil {
 			answer(batch, func(int, *request) requestResult { return requestResult{err: err} })
 			return
@@ -156,34 +241,40 @@ func (p *Provider) applyBatch(batch []*request) {
 	}
 }
 
+// conflictRetries bounds re-planning while other writers keep winning,
+// with jittered pauses so that colliding writers drift apart.
+var conflictRetries = retry.Policy{Attempts: maxConflictRetries + 1, Pause: retry.Jittered(5 * time.Millisecond)}
+
+func isConflict(err error) bool { return errors.Is(err, zkstore.ErrConflict) }
+
 // applyOnce is the writer's I/O: it reads what the plan needs (the view,
 // when it is not valid, and the records of executions that have one),
 // packs the first requests of the batch into one transaction, and commits
 // it. The packed transaction's answers carry the time each step took.
-func (p *Provider) applyOnce(batch []*request) (packedTxn, error) {
+func (w *Writer) applyOnce(batch []*request) (packedTxn, error) {
 	began := time.Now()
-	if !p.view.valid {
-		v, err := p.loadView()
+	if !w.view.valid {
+		v, err := w.loadView()
 		if err != nil {
 			return packedTxn{}, err
 		}
-		p.view = v
+		w.view = v
 	}
 	current := make([]currentRecord, len(batch))
 	err := parallel(len(batch), func(i int) error {
 		current[i].version = -1
-		if !p.view.has(batch[i].id) {
+		if !w.view.has(batch[i].id) {
 			return nil
 		}
 		var err error
-		current[i].rec, current[i].version, err = p.readExecution(batch[i].id)
+		current[i].rec, current[i].version, err = w.readExecution(batch[i].id)
 		return err
 	})
 	if err != nil {
 		return packedTxn{}, err
 	}
 	read := time.Now()
-	txn, err := pack(p.l, p.cfg.MaxTxnBytes, p.view, batch, current)
+	txn, err := pack(w.layout, w.cfg.MaxTxnBytes, w.view, batch, current)
 	if err != nil {
 		return packedTxn{}, err
 	}
@@ -191,14 +282,14 @@ func (p *Provider) applyOnce(batch []*request) (packedTxn, error) {
 	switch {
 	case txn.refused:
 	case txn.checkOnly:
-		if err := p.check(txn.ops); err != nil {
+		if err := w.commits.check(txn.ops); err != nil {
 			return packedTxn{}, err
 		}
 	default:
-		if err := p.commit(txn.ops); err != nil {
+		if err := w.commits.commit(txn.ops); err != nil {
 			return packedTxn{}, err
 		}
-		p.view.committed(txn.meta, txn.changes, txn.ids)
+		w.view.committed(txn.meta, txn.changes, txn.ids)
 	}
 	done := time.Now()
 	for i := range txn.answers {

@@ -28,12 +28,12 @@ Needs no token; the key secret is not used.`,
 				return err
 			}
 			// Listing needs no key secret.
-			p, closeStore, err := openProvider(cmd.Context(), cfg, nil, newLogger(cfg, cmd.ErrOrStderr()))
+			reader, closeStore, err := openReader(cmd.Context(), cfg, newLogger(cfg, cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
 			defer closeStore()
-			routes, err := p.Routes()
+			routes, err := reader.Routes()
 			if err != nil {
 				return fmt.Errorf("list routes: %w", err)
 			}

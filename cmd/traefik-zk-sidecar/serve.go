@@ -18,6 +18,7 @@ import (
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/api"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/cmd/internal/config"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/internal/retry"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/keys"
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
@@ -123,46 +124,32 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	defer store.Close()
 	log.Info("zookeeper session established", "servers", cfg.TraefikZKIPs)
 
-	// The metrics read the provider at scrape time; it exists before the
-	// first request is served.
-	src := &metricsSource{}
-	metrics := api.NewMetrics(src)
-	pcfg, err := providerConfig(cfg, deriver, log)
+	metrics := api.NewMetrics()
+	wcfg, err := writerConfig(cfg, log)
 	if err != nil {
 		return err
 	}
-	pcfg.OnCommit = func(took time.Duration) { metrics.ObserveApply(took.Seconds()) }
-	p, err := provider.New(store, pcfg)
+	wcfg.OnCommit = metrics.ObserveApply
+	writer, err := provider.NewWriter(store, deriver, wcfg)
 	if err != nil {
 		return err
 	}
-	src.p = p
-	if err := initProvider(ctx, p, log); err != nil {
+	metrics.Track(writer)
+	if err := initWriter(ctx, writer, log); err != nil {
 		return fmt.Errorf("initialise znodes under %s and %s: %w", cfg.TraefikRootKey, cfg.StateRoot, err)
 	}
 
-	// The provider outlives the HTTP server so in-flight hooks can finish.
-	runCtx, stopRun := context.WithCancel(context.Background())
-	runDone, followDone := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(runDone)
-		p.Run(runCtx)
-	}()
-	follower := provider.NewFollower(p)
+	// The writer outlives the HTTP server so in-flight hooks can finish.
+	stopWriter := writer.Start(context.Background())
+	defer stopWriter() // on early returns; a second call is harmless
+	follower := provider.NewFollower(writer.Reader, log)
+	follower.DefaultCertificate = cfg.TraefikDefaultCertificate
 	metrics.RegisterMirror(mirrorMetrics{follower})
-	go func() {
-		defer close(followDone)
-		follower.Run(runCtx)
-	}()
-	stopProvider := func() {
-		stopRun()
-		<-runDone
-		<-followDone
-	}
-	defer stopProvider() // on early returns; a second call is harmless
+	stopFollower := follower.Start(context.Background())
+	defer stopFollower()
 
 	apiServer, err := api.New(api.Options{
-		Provider:             p,
+		Provider:             writer,
 		Token:                token,
 		PublicURL:            cfg.PublicURL,
 		TraefikAPIURL:        cfg.TraefikAPIURL,
@@ -222,58 +209,27 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if metricsServer != nil {
 		_ = metricsServer.Close() // a scrape can be repeated
 	}
-	stopProvider()
-	log.Debug("provider stopped")
+	stopWriter()
+	stopFollower()
+	log.Debug("writer stopped")
 	store.Close()
 	log.Info("stopped")
 	return nil
 }
 
-// initProvider runs Init, retrying while ZooKeeper is unavailable for up to
+// initWriter runs Init, retrying while ZooKeeper is unavailable for up to
 // connectTimeout, as connect waits for the session: a session does not
 // mean the ensemble answers writes in time (a fresh ensemble's first write,
 // a leader election), and Init is safe to repeat.
-func initProvider(ctx context.Context, p *provider.Provider, log *slog.Logger) error {
-	deadline := time.Now().Add(connectTimeout)
-	for {
-		err := p.Init()
-		if err == nil || !errors.Is(err, zkstore.ErrUnavailable) || time.Now().After(deadline) {
-			return err
+func initWriter(ctx context.Context, w *provider.Writer, log *slog.Logger) error {
+	unavailable := func(err error) bool {
+		if !errors.Is(err, zkstore.ErrUnavailable) {
+			return false
 		}
 		log.Warn("initialising znodes: zookeeper unavailable, retrying", "error", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
-		}
+		return true
 	}
-}
-
-// metricsSource feeds the gauges from the provider.
-type metricsSource struct{ p *provider.Provider }
-
-func (s *metricsSource) Connected() bool { return s.p != nil && s.p.Connected() }
-
-func (s *metricsSource) Conflicts() float64 {
-	if s.p == nil {
-		return 0
-	}
-	return float64(s.p.Stats().Conflicts)
-}
-
-func (s *metricsSource) Collected() float64 {
-	if s.p == nil {
-		return 0
-	}
-	return float64(s.p.Stats().GCDeleted)
-}
-
-func (s *metricsSource) RoutesOwned() (float64, error) {
-	if s.p == nil {
-		return 0, errors.New("provider not ready")
-	}
-	meta, err := s.p.Meta()
-	return float64(meta.Routes), err
+	return retry.Do(ctx, retry.Policy{Within: connectTimeout, Pause: retry.Constant(time.Second)}, unavailable, w.Init)
 }
 
 // mirrorMetrics feeds the mirror's gauges.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -44,21 +43,18 @@ Needs --traefik-zk-ips and the key secret; "-" reads standard input.`,
 			if err != nil {
 				return err
 			}
-			p, closeStore, err := openProvider(cmd.Context(), cfg, deriver, newLogger(cfg, cmd.ErrOrStderr()))
+			writer, closeStore, err := openWriter(cmd.Context(), cfg, deriver, newLogger(cfg, cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
 			defer closeStore()
 			if !dryRun {
-				if err := p.Init(); err != nil {
+				if err := writer.Init(); err != nil {
 					return fmt.Errorf("initialise znodes: %w", err)
 				}
-				ctx, cancel := context.WithCancel(cmd.Context())
-				done := make(chan struct{})
-				go func() { defer close(done); p.Run(ctx) }()
-				defer func() { cancel(); <-done }()
+				defer writer.Start(cmd.Context())()
 			}
-			sp, syncErr := p.Sync(cmd.Context(), executions, dryRun)
+			sp, syncErr := writer.Sync(cmd.Context(), executions, dryRun)
 			var fe *execution.FieldError
 			if errors.As(syncErr, &fe) {
 				return fmt.Errorf("--file %s: %w", path, syncErr)

@@ -56,8 +56,8 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*zkstore
 	return store, nil
 }
 
-// providerConfig is the provider's configuration from the settings.
-func providerConfig(cfg config.Config, deriver *keys.Deriver, log *slog.Logger) (provider.Config, error) {
+// writerConfig is the writer's configuration from the settings.
+func writerConfig(cfg config.Config, log *slog.Logger) (provider.Config, error) {
 	settings, err := cfg.ExecutionSettings()
 	if err != nil {
 		return provider.Config{}, err
@@ -71,20 +71,38 @@ func providerConfig(cfg config.Config, deriver *keys.Deriver, log *slog.Logger) 
 		RootKey:       cfg.TraefikRootKey,
 		StateRoot:     cfg.StateRoot,
 		Settings:      settings,
-		Deriver:       deriver,
 		GCInterval:    time.Duration(cfg.GCInterval),
 		GCQuietWindow: time.Duration(cfg.GCQuietWindow),
 		Logger:        log,
+
+		DefaultCertificate: cfg.TraefikDefaultCertificate,
 	}, nil
 }
 
-// openProvider connects to ZooKeeper and builds a provider for a one-shot
-// command; close ends the session. A nil deriver is enough for reading.
-func openProvider(ctx context.Context, cfg config.Config, deriver *keys.Deriver, log *slog.Logger) (p *provider.Provider, close func(), err error) {
+// openReader connects to ZooKeeper for a command that only reads; close
+// ends the session.
+func openReader(ctx context.Context, cfg config.Config, log *slog.Logger) (r *provider.Reader, close func(), err error) {
 	if _, err := cfg.ZooKeeperServers(); err != nil {
 		return nil, nil, err
 	}
-	pcfg, err := providerConfig(cfg, deriver, log)
+	store, err := connect(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r, err = provider.NewReader(store, cfg.TraefikRootKey, cfg.StateRoot); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return r, store.Close, nil
+}
+
+// openWriter connects to ZooKeeper and builds a writer for a one-shot
+// command; close ends the session.
+func openWriter(ctx context.Context, cfg config.Config, deriver *keys.Deriver, log *slog.Logger) (w *provider.Writer, close func(), err error) {
+	if _, err := cfg.ZooKeeperServers(); err != nil {
+		return nil, nil, err
+	}
+	wcfg, err := writerConfig(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -92,9 +110,9 @@ func openProvider(ctx context.Context, cfg config.Config, deriver *keys.Deriver,
 	if err != nil {
 		return nil, nil, err
 	}
-	if p, err = provider.New(store, pcfg); err != nil {
+	if w, err = provider.NewWriter(store, deriver, wcfg); err != nil {
 		store.Close()
 		return nil, nil, err
 	}
-	return p, store.Close, nil
+	return w, store.Close, nil
 }

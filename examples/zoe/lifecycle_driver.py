@@ -16,8 +16,9 @@ Steps (``python3 lifecycle_driver.py <step> [execution id]``):
 ``launch``
     Executions 42 (notebook), 43 (spark) and 44 (notebook), as Zoe starts
     them: prepare, create each container with its ``REVERSE_PROXY_PATH_*``
-    (``stand_in_app.py``), publish its ports, start, and check every route
-    through Traefik.
+    (``stand_in_app.py``), publish its ports, start with ``wait``, and
+    check that the first request through Traefik after ``served: true``
+    reaches the container.
 ``crash-while-stopping ID``
     The execution's containers die and the database marks it terminated,
     but the master dies before posting the stop: Traefik still routes it.
@@ -26,8 +27,14 @@ Steps (``python3 lifecycle_driver.py <step> [execution id]``):
     dry run plans only the lost execution's removal, the resync removes it,
     the others keep their keys and are still served; the API server's
     view (``execution``) gives their public URLs.
+``tls``
+    Against a sidecar replica serving HTTPS with client certificates
+    required: the master's certificate works and the replica gives the
+    same paths; no certificate, one from another CA, an untrusted server
+    (``OTHER_CA_FILE``) and a wrong token are refused.
 ``stop ID``
-    The execution ends normally: stop, then 404 through Traefik.
+    The execution ends normally: stop with ``wait``; after ``unserved:
+    true`` its paths answer 404 through Traefik at once.
 ``stop-during-outage ID``
     Prints ``FREEZE`` and waits for a line on stdin (the test freezes the
     ensemble), checks that a stop with a short retry budget gives up with
@@ -38,7 +45,9 @@ Steps (``python3 lifecycle_driver.py <step> [execution id]``):
 Environment: ``ZOE_SIDECAR_URL``, ``ZOE_SIDECAR_TOKEN_FILE`` (and the TLS
 files, see ``zoe_sidecar.environ_config``), ``TRAEFIK_URL`` (Traefik's
 public entry point; the sidecar runs with the same ``--public-url``),
-``ZOE_STATE_FILE``.
+``ZOE_STATE_FILE``; for the tls step also ``OTHER_CA_FILE`` (a CA that did
+not sign the sidecar's certificate) and ``FOREIGN_CERT_FILE`` /
+``FOREIGN_KEY_FILE`` (a client certificate from it).
 """
 
 import json
@@ -115,12 +124,35 @@ def execution_of(record: Dict[str, Any]) -> zoe_state.Execution:
 
 
 def kill_containers(record: Dict[str, Any]) -> None:
+    """Stop the execution's containers and make sure they are gone."""
     for pid in record["pids"]:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
-            pass
+            continue
+        deadline = time.monotonic() + 10
+        while alive(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                raise Failed("container pid {} ignored SIGTERM for 10s".format(pid))
+            time.sleep(0.05)
     record["pids"] = []
+
+
+def alive(pid: int) -> bool:
+    """Whether pid runs. A container whose master exited is init's child and
+    reaped by it; the launching master's own children are reaped here."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- Traefik
@@ -155,10 +187,18 @@ def traefik_url(path: str) -> str:
     return os.environ["TRAEFIK_URL"].rstrip("/") + path + "/"
 
 
-def wait_served(route: zs.Route) -> None:
-    want_body = "{} {} {}/\n".format(route.service, route.port, route.path)
-    wait_for(traefik_url(route.path), lambda s, b: s == 200 and b == want_body,
-             "route of {} port {}".format(route.service, route.port))
+def check_served(route: zs.Route) -> None:
+    """One request through Traefik reaches the route's container, which
+    serves under the path it was given at creation."""
+    status, body = fetch(traefik_url(route.path))
+    want = "{} {} {}/\n".format(route.service, route.port, route.path)
+    check(status == 200 and body == want, "route of {} port {}: GET {} answers {} {!r}, want 200 {!r}".format(
+        route.service, route.port, traefik_url(route.path), status, body[:200], want))
+
+
+def check_unserved(path: str, what: str) -> None:
+    status, body = fetch(traefik_url(path))
+    check(status == 404, "{}: GET {} answers {} {!r}, want 404".format(what, traefik_url(path), status, body[:200]))
 
 
 def wait_gone(path: str, what: str) -> None:
@@ -256,10 +296,12 @@ def step_launch() -> None:
             host_port = record["published"][route.service][str(route.port)]
             check(route.backend == "http://127.0.0.1:{}".format(host_port), "backend of {}".format(route))
             check(route.public_url() == traefik_url(route.path), "public URL {} of {}".format(route.public_url(), route))
-            wait_served(route)
+            # served: true means Traefik routes it as written, so the
+            # first request must reach the container.
+            check_served(route)
         record["status"] = "running"
         save_db(db)
-        say("execution {} ({}): {} route(s) served through Traefik: {}".format(
+        say("execution {} ({}): served: true, the first request through Traefik reached {} route(s): {}".format(
             exec_id, app, len(started.routes), ", ".join("{}:{}".format(r.service, r.port) for r in started.routes)))
 
 
@@ -346,6 +388,54 @@ def step_restart() -> None:
         ", ".join(str(r["id"]) for r in running)))
 
 
+def step_tls() -> None:
+    """Against a replica serving HTTPS that requires client certificates
+    (ZOE_SIDECAR_URL is https and the TLS files are set): the master's
+    certificate and token are accepted, and the replica answers with the
+    same paths; a missing or foreign client certificate, an untrusted
+    server and a wrong token are refused."""
+    url, token_file, tls = zs.environ_config()
+    check(url.startswith("https://") and "cert_file" in tls, "the tls step needs an https URL and a client certificate")
+    c = client()
+    db = load_db()
+    running = [r for r in db["executions"].values() if r["status"] == "running"]
+    check(bool(running), "no running execution to look at")
+    for r in running:
+        view = present(c.execution(r["id"]), "execution {} unknown to the HTTPS replica".format(r["id"]))
+        check(view.env == {k: v for k, v in r["env"].items() if v},
+              "execution {}: the HTTPS replica gives other paths: {} vs {}".format(r["id"], view.env, r["env"]))
+        started = c.start(execution_of(r), wait=30)
+        check(started.served is True and started.env == view.env,
+              "repeated start of {} over HTTPS: served {}, env {}".format(r["id"], started.served, started.env))
+        for route in started.routes:
+            check_served(route)
+    say("mutual TLS with the master's certificate: same paths on the HTTPS replica, a repeated start served")
+
+    once = dict(retry=zs.RetryPolicy(budget=0, max_attempts=1, retry_transport_errors=False), timeout=10.0)
+    refused = [
+        ("no client certificate", dict(ca_file=tls["ca_file"])),
+        ("a client certificate from another CA", dict(ca_file=tls["ca_file"], cert_file=os.environ["FOREIGN_CERT_FILE"],
+                                                       key_file=os.environ["FOREIGN_KEY_FILE"])),
+        ("a server certificate from an untrusted CA", dict(tls, ca_file=os.environ["OTHER_CA_FILE"])),
+    ]
+    for what, files in refused:
+        try:
+            zs.Client.from_config(url, token_file, **files, **once).routes()  # type: ignore[arg-type]
+            raise Failed("accepted with {}".format(what))
+        except zs.TransportError as e:
+            say("{}: refused ({})".format(what, e))
+    with tempfile.TemporaryDirectory() as d:
+        wrong = os.path.join(d, "token")
+        with open(wrong, "w") as f:
+            f.write("not-the-token\n")
+        try:
+            zs.Client.from_config(url, wrong, **tls, **once).routes()  # type: ignore[arg-type]
+            raise Failed("a wrong token was accepted over mutual TLS")
+        except zs.Unauthorized as e:
+            check(e.field == "Authorization", "401 without field Authorization: {}".format(e))
+            say("the master's certificate with a wrong token: Unauthorized (401), the token is still required")
+
+
 def routes_before_stop(c: zs.Client, exec_id: str, record: Dict[str, Any]) -> zs.HookResult:
     return present(c.execution(record["id"]), "execution {} has no routes before its stop".format(exec_id))
 
@@ -371,10 +461,14 @@ def step_stop(exec_id: str) -> None:
     c = client()
     record = db["executions"][exec_id]
     before = routes_before_stop(c, exec_id, record)
-    stopped = c.stop(record["id"])
+    stopped = c.stop(record["id"], wait=30)
     check(paths(stopped.routes) == paths(before.routes), "stop of {} lists {}".format(exec_id, stopped.routes))
+    check(stopped.unserved is True, "stop of {} with wait: unserved = {}".format(exec_id, stopped.unserved))
+    # unserved: true means Traefik routes none of them: 404 at once.
+    for route in before.routes:
+        check_unserved(route.path, "execution {} right after its stop".format(exec_id))
     check_stopped(c, db, exec_id, before)
-    say("execution {}: stopped, its paths answer 404".format(exec_id))
+    say("execution {}: stopped with wait (unserved: true), its paths answered 404 at once".format(exec_id))
 
 
 def step_stop_during_outage(exec_id: str) -> None:
@@ -424,7 +518,7 @@ def step_stop_during_outage(exec_id: str) -> None:
 
 def main(argv: List[str]) -> int:
     steps: Dict[str, Tuple[Callable[..., None], int]] = {
-        "errors": (step_errors, 0), "launch": (step_launch, 0), "restart": (step_restart, 0),
+        "errors": (step_errors, 0), "launch": (step_launch, 0), "restart": (step_restart, 0), "tls": (step_tls, 0),
         "crash-while-stopping": (step_crash_while_stopping, 1), "stop": (step_stop, 1),
         "stop-during-outage": (step_stop_during_outage, 1),
     }

@@ -59,13 +59,25 @@ def main() -> int:
         print("PORT {} {}".format(port, server.server_address[1]))
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print("READY", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    while not stop.wait(0.5):
+    # The handler only raises: one that took a lock (Event.set) could
+    # deadlock with the main thread holding that lock when the signal came.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        while True:
+            signal.pause()
+    except _Terminated:
         pass
     for server in servers:
-        server.shutdown()
+        server.server_close()
     return 0
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated()
 
 
 if __name__ == "__main__":

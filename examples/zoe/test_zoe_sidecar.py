@@ -350,6 +350,14 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(got.route_for("py-notebook0", 8888).backend, "http://10.1.2.3:32768")
         self.assertIsNone(got.route_for("py-notebook0", 6006))
 
+    def test_stop_with_wait(self) -> None:
+        body = json.dumps({"execution_id": "42", "routes": [HOOK_OK_ROUTE], "env": {}, "unserved": True}).encode()
+        c = self.client([(200, {}, body)])
+        got = c.stop(42, wait=10)
+        self.assertEqual(self.transport.requests[0].full_url, "http://sidecar:8480/v1/hooks?wait=10s")
+        self.assertIs(got.unserved, True)
+        self.assertIsNone(got.served)
+
     def test_wait_durations(self) -> None:
         for wait, query in ((1.5, "?wait=1500ms"), (0.0001, "?wait=1ms"), (None, "")):
             with self.subTest(wait=wait):

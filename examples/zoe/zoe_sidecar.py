@@ -229,7 +229,8 @@ class HookResult(NamedTuple):
     execution_id: str
     routes: List[Route]
     env: Dict[str, Dict[str, str]]
-    served: Optional[bool] = None  # start with wait: Traefik serves every route
+    served: Optional[bool] = None  # start with wait: Traefik serves every route as written
+    unserved: Optional[bool] = None  # stop with wait: Traefik routes none of the stopped routes
     server_timing: str = ""
 
     @classmethod
@@ -238,12 +239,13 @@ class HookResult(NamedTuple):
         env = {}  # type: Dict[str, Dict[str, str]]
         for service, variables in (doc.get("env") or {}).items():
             env[str(service)] = {str(k): str(v) for k, v in (variables or {}).items()}
-        served = doc.get("served")
+        served, unserved = doc.get("served"), doc.get("unserved")
         return cls(
             execution_id=str(doc.get("execution_id", "")),
             routes=[Route.from_json(r) for r in doc.get("routes") or []],
             env=env,
             served=served if isinstance(served, bool) else None,
+            unserved=unserved if isinstance(unserved, bool) else None,
             server_timing=server_timing,
         )
 
@@ -533,6 +535,10 @@ def _duration(seconds: float) -> str:
     return "{}ms".format(ms) if ms % 1000 else "{}s".format(ms // 1000)
 
 
+def _wait_query(wait: Optional[float]) -> str:
+    return "?" + urllib.parse.urlencode({"wait": _duration(wait)}) if wait else ""
+
+
 class Client:
     """traefik-zk-sidecar's API, as Zoe uses it.
 
@@ -599,18 +605,21 @@ class Client:
 
     def start(self, execution: Any, wait: Optional[float] = None) -> HookResult:
         """Publish the execution's routes (idempotent: post it again when
-        services start or stop later). With ``wait`` seconds the sidecar
-        answers once Traefik serves every route, or when ``wait`` passes
-        (then ``served`` is False); it needs the sidecar's
-        ``--traefik-api-url``. Make ``timeout`` longer than ``wait``."""
+        services start or stop later). With ``wait`` seconds (at most 300)
+        the sidecar answers once Traefik serves every route as written,
+        with ``served`` True, or when ``wait`` passes, with ``served``
+        False; it needs the sidecar's ``--traefik-api-url``. Make
+        ``timeout`` longer than ``wait``."""
         body = {"event": "start", "execution": _as_execution_body(execution, True)}
-        query = "?" + urllib.parse.urlencode({"wait": _duration(wait)}) if wait else ""
-        return self._hook(body, query)
+        return self._hook(body, _wait_query(wait))
 
-    def stop(self, execution_id: ExecutionID) -> HookResult:
+    def stop(self, execution_id: ExecutionID, wait: Optional[float] = None) -> HookResult:
         """Make the execution's routes unreachable; lists them. An unknown
-        execution is not an error (nothing to remove)."""
-        return self._hook(stop_body(execution_id), "")
+        execution is not an error (nothing to remove). With ``wait``
+        seconds the sidecar answers once Traefik routes none of them any
+        more (``unserved`` True: their paths answer 404), or when ``wait``
+        passes (``unserved`` False)."""
+        return self._hook(stop_body(execution_id), _wait_query(wait))
 
     def execution(self, execution_id: ExecutionID) -> Optional[HookResult]:
         """The execution's routes and env, or None when it has none."""

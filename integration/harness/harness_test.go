@@ -182,3 +182,15 @@ func TestTraefikServesRouteFromZooKeeper(t *testing.T) {
 	require.Equal(t, 404, status, "/ab is not under /a")
 	require.True(t, strings.Contains(tr.Logs(), "WatchTree: traefik"))
 }
+
+func TestBuildOutputCountsProgress(t *testing.T) {
+	var o buildOutput
+	// Lines arrive in pieces, as from a pipe.
+	for _, chunk := range []string{"go: downloading github.com/a/b v1.0.0\ngo: down", "loading github.com/c/d v2.0.0\n", "github.com/a/b\ngithub.com/c/d/e", "\n"} {
+		n, err := o.Write([]byte(chunk))
+		require.NoError(t, err)
+		require.Equal(t, len(chunk), n)
+	}
+	require.Equal(t, "2 modules downloaded, 2 packages compiled (last: github.com/c/d/e)", o.progress())
+	require.Contains(t, string(o.bytes()), "go: downloading github.com/c/d v2.0.0\n")
+}

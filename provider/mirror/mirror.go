@@ -24,12 +24,14 @@ var ErrGap = errors.New("mirror: change record does not follow the mirror's revi
 type State struct {
 	Revision int64
 	Routes   map[string]kvschema.Route
+	// DefaultCertificate is the deployment's, once one was generated.
+	DefaultCertificate *state.Certificate
 }
 
 // Load builds the state at revision from the full records: the permanent
 // routes and every execution's routes. Tombstoned routes are absent.
-func Load(revision int64, permanent state.Permanent, executions []*state.Execution) State {
-	s := State{Revision: revision, Routes: map[string]kvschema.Route{}}
+func Load(revision int64, permanent state.Permanent, cert *state.Certificate, executions []*state.Execution) State {
+	s := State{Revision: revision, Routes: map[string]kvschema.Route{}, DefaultCertificate: cert}
 	for _, r := range permanent.Routes {
 		s.upsert(r)
 	}
@@ -59,6 +61,9 @@ func (s *State) Apply(c state.Change) error {
 	}
 	for _, r := range c.Upsert {
 		s.upsert(r)
+	}
+	if c.DefaultCertificate != nil {
+		s.DefaultCertificate = c.DefaultCertificate
 	}
 	s.Revision = c.Revision
 	return nil
@@ -98,4 +103,44 @@ func Configuration(routes map[string]kvschema.Route) *kvschema.Configuration {
 		}
 	}
 	return &kvschema.Configuration{HTTP: http}
+}
+
+// Document is the body GET /v1/traefik serves: the routes' configuration
+// and, when cert is given, Traefik's default TLS store holding it inline.
+// (Traefik's KV providers cannot carry a default certificate: its field is
+// not decoded from labels.)
+type Document struct {
+	HTTP *kvschema.HTTPConfiguration `json:"http"`
+	TLS  *TLSConfiguration           `json:"tls,omitempty"`
+}
+
+// TLSConfiguration is the part of Traefik's tls section the sidecar writes.
+type TLSConfiguration struct {
+	Stores map[string]TLSStore `json:"stores"`
+}
+
+// TLSStore is a Traefik TLS store with its default certificate.
+type TLSStore struct {
+	DefaultCertificate *Certificate `json:"defaultCertificate"`
+}
+
+// Certificate is PEM content in Traefik's certFile/keyFile fields, which
+// take a path or the content itself.
+type Certificate struct {
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
+}
+
+// DefaultStore is the name of Traefik's default TLS store.
+const DefaultStore = "default"
+
+// NewDocument renders the routes, and the default certificate when given.
+func NewDocument(routes map[string]kvschema.Route, cert *state.Certificate) Document {
+	d := Document{HTTP: Configuration(routes).HTTP}
+	if cert != nil {
+		d.TLS = &TLSConfiguration{Stores: map[string]TLSStore{
+			DefaultStore: {DefaultCertificate: &Certificate{CertFile: cert.Cert, KeyFile: cert.Key}},
+		}}
+	}
+	return d
 }

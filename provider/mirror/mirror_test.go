@@ -3,6 +3,7 @@ package mirror
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"testing"
 
@@ -43,7 +44,9 @@ func TestLoad(t *testing.T) {
 		nil,
 		{ID: "2", Routes: []state.Route{{Traefik: b}, {Traefik: tombstoned}}},
 	}
-	s := Load(7, state.Permanent{Routes: []kvschema.Route{kvschema.SentinelRoute(), ui}}, execs)
+	cert := &state.Certificate{Cert: "CERT", Key: "KEY"}
+	s := Load(7, state.Permanent{Routes: []kvschema.Route{kvschema.SentinelRoute(), ui}}, cert, execs)
+	assert.Same(t, cert, s.DefaultCertificate)
 	assert.Equal(t, int64(7), s.Revision)
 	assert.ElementsMatch(t, []string{ui.Name, a.Name, b.Name}, names(s.Routes),
 		"permanent and execution routes; the tombstoned one and the sentinel (which never matches) are absent")
@@ -66,6 +69,7 @@ func TestApply(t *testing.T) {
 		{"a tombstone written as an upsert is absent", []kvschema.Route{a}, state.Change{Revision: 6, Upsert: []kvschema.Route{a.Tombstone()}}, nil, false, 6},
 		{"removing an unknown name is harmless", []kvschema.Route{a}, state.Change{Revision: 6, Remove: []string{"zsc-x-1"}}, []kvschema.Route{a}, false, 6},
 		{"empty record (garbage collection)", []kvschema.Route{a}, state.Change{Revision: 6}, []kvschema.Route{a}, false, 6},
+		{"the default certificate created", []kvschema.Route{a}, state.Change{Revision: 6, DefaultCertificate: &state.Certificate{Cert: "C", Key: "K"}}, []kvschema.Route{a}, false, 6},
 		{"a gap is refused", []kvschema.Route{a}, state.Change{Revision: 8, Upsert: []kvschema.Route{b}}, []kvschema.Route{a}, true, 5},
 		{"an old record is refused", []kvschema.Route{a}, state.Change{Revision: 5, Remove: []string{a.Name}}, []kvschema.Route{a}, true, 5},
 	}
@@ -128,7 +132,7 @@ func TestConfigurationEmpty(t *testing.T) {
 
 func TestSnapshotBody(t *testing.T) {
 	routes := map[string]kvschema.Route{a.Name: a, ui.Name: ui}
-	s := NewSnapshot(3, routes)
+	s := NewSnapshot(3, routes, nil)
 	body, etag, err := s.Body()
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"http":{
@@ -146,14 +150,14 @@ func TestSnapshotBody(t *testing.T) {
 	assert.Equal(t, 2, s.Routes())
 
 	// Same routes, another replica: the same bytes and tag.
-	other := NewSnapshot(3, map[string]kvschema.Route{ui.Name: ui, a.Name: a})
+	other := NewSnapshot(3, map[string]kvschema.Route{ui.Name: ui, a.Name: a}, nil)
 	body2, etag2, err := other.Body()
 	require.NoError(t, err)
 	assert.Equal(t, body, body2)
 	assert.Equal(t, etag, etag2)
 
 	// Different routes: another tag.
-	_, etag3, err := NewSnapshot(4, map[string]kvschema.Route{a.Name: aMoved}).Body()
+	_, etag3, err := NewSnapshot(4, map[string]kvschema.Route{a.Name: aMoved}, nil).Body()
 	require.NoError(t, err)
 	assert.NotEqual(t, etag, etag3)
 
@@ -172,7 +176,7 @@ func TestSnapshotBody(t *testing.T) {
 func TestCurrentPublish(t *testing.T) {
 	var c Current
 	assert.Nil(t, c.Load())
-	first := NewSnapshot(1, nil)
+	first := NewSnapshot(1, nil, nil)
 	c.Publish(first)
 	assert.Same(t, first, c.Load())
 	select {
@@ -180,7 +184,7 @@ func TestCurrentPublish(t *testing.T) {
 		t.Fatal("the latest snapshot is not superseded")
 	default:
 	}
-	second := NewSnapshot(2, nil)
+	second := NewSnapshot(2, nil, nil)
 	c.Publish(second)
 	assert.Same(t, second, c.Load())
 	select {
@@ -188,4 +192,30 @@ func TestCurrentPublish(t *testing.T) {
 	default:
 		t.Fatal("publishing must wake whoever waits on the previous snapshot")
 	}
+}
+
+func TestApplyKeepsTheDefaultCertificate(t *testing.T) {
+	s := State{Revision: 1, Routes: map[string]kvschema.Route{}}
+	cert := &state.Certificate{Cert: "C", Key: "K"}
+	require.NoError(t, s.Apply(state.Change{Revision: 2, DefaultCertificate: cert}))
+	require.NoError(t, s.Apply(state.Change{Revision: 3, Upsert: []kvschema.Route{a}}))
+	assert.Same(t, cert, s.DefaultCertificate, "records without one leave it")
+}
+
+// With a certificate, the body puts it into Traefik's default TLS store,
+// inline; without, the body has no tls section at all.
+func TestSnapshotDefaultCertificate(t *testing.T) {
+	routes := map[string]kvschema.Route{a.Name: a}
+	body, _, err := NewSnapshot(1, routes, &state.Certificate{Cert: "-----BEGIN CERTIFICATE-----\nX\n", Key: "-----BEGIN PRIVATE KEY-----\nY\n"}).Body()
+	require.NoError(t, err)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(body, &doc))
+	assert.Equal(t, map[string]any{"stores": map[string]any{"default": map[string]any{"defaultCertificate": map[string]any{
+		"certFile": "-----BEGIN CERTIFICATE-----\nX\n", "keyFile": "-----BEGIN PRIVATE KEY-----\nY\n"}}}}, doc["tls"])
+	assert.Contains(t, doc, "http")
+
+	plain, _, err := NewSnapshot(1, routes, nil).Body()
+	require.NoError(t, err)
+	assert.NotContains(t, string(plain), `"tls":{"stores"`)
+	assert.NotEqual(t, body, plain)
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/kvschema"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 )
 
 // Snapshot is one revision of the mirror, immutable once published. Its
@@ -18,6 +19,7 @@ import (
 type Snapshot struct {
 	Revision int64
 	routes   map[string]kvschema.Route
+	cert     *state.Certificate
 
 	render sync.Once
 	body   []byte
@@ -33,8 +35,9 @@ type Snapshot struct {
 }
 
 // NewSnapshot takes ownership of routes: the caller must not change them.
-func NewSnapshot(revision int64, routes map[string]kvschema.Route) *Snapshot {
-	return &Snapshot{Revision: revision, routes: routes, superseded: make(chan struct{})}
+// cert, when not nil, goes into Traefik's default TLS store.
+func NewSnapshot(revision int64, routes map[string]kvschema.Route, cert *state.Certificate) *Snapshot {
+	return &Snapshot{Revision: revision, routes: routes, cert: cert, superseded: make(chan struct{})}
 }
 
 // Routes is how many routes the snapshot serves.
@@ -45,7 +48,7 @@ func (s *Snapshot) Routes() int { return len(s.routes) }
 // map keys), so the tag is the same on each.
 func (s *Snapshot) Body() (body []byte, etag string, err error) {
 	s.render.Do(func() {
-		s.body, s.err = json.Marshal(Configuration(s.routes))
+		s.body, s.err = json.Marshal(NewDocument(s.routes, s.cert))
 		if s.err == nil {
 			sum := sha256.Sum256(s.body)
 			s.etag = `"` + hex.EncodeToString(sum[:12]) + `"`

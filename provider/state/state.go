@@ -83,6 +83,16 @@ type Change struct {
 	Upsert []kvschema.Route `json:"upsert,omitempty"`
 	// Remove names routes that no longer serve (tombstoned).
 	Remove []string `json:"remove,omitempty"`
+	// DefaultCertificate is set by the transaction that created the
+	// deployment's default certificate.
+	DefaultCertificate *Certificate `json:"defaultCertificate,omitempty"`
+}
+
+// Certificate is a PEM certificate and its key, kept at <state
+// root>/default-certificate for Traefik's default TLS store.
+type Certificate struct {
+	Cert string `json:"cert"`
+	Key  string `json:"key"`
 }
 
 // Permanent is the record of the routes that are never removed (the

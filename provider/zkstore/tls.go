@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -66,4 +67,52 @@ func plainDialer(state *dialState) zk.Dialer {
 		state.record(err)
 		return conn, err
 	}
+}
+
+// namedHosts is go-zookeeper's HostProvider without its DNS resolution,
+// for TLS: the client's default provider replaces each host name by its
+// addresses before dialing, and a certificate naming zk1.example.com would
+// then be checked against 10.0.0.7. Here the dialer gets the names as
+// given (net.Dial resolves them). The order is shuffled once and walked
+// round robin, with the default provider's retryStart semantics.
+type namedHosts struct {
+	mu      sync.Mutex
+	servers []string
+	curr    int
+	last    int
+}
+
+func (h *namedHosts) Init(servers []string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(servers) == 0 {
+		return errors.New("no zookeeper servers")
+	}
+	h.servers = append([]string(nil), servers...)
+	rand.Shuffle(len(h.servers), func(i, j int) { h.servers[i], h.servers[j] = h.servers[j], h.servers[i] })
+	h.curr, h.last = -1, -1
+	return nil
+}
+
+func (h *namedHosts) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.servers)
+}
+
+func (h *namedHosts) Next() (server string, retryStart bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.curr = (h.curr + 1) % len(h.servers)
+	retryStart = h.curr == h.last
+	if h.last == -1 {
+		h.last = 0
+	}
+	return h.servers[h.curr], retryStart
+}
+
+func (h *namedHosts) Connected() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.last = h.curr
 }

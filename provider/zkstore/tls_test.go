@@ -136,3 +136,27 @@ func TestServeTLSProxyRelays(t *testing.T) {
 	}
 	assert.Error(t, ServeTLSProxy(context.Background(), ln, Options{Servers: []string{addr}}), "no TLS configuration")
 }
+
+func TestNamedHostsKeepNamesAndRoundRobin(t *testing.T) {
+	servers := []string{"zk1.example.com:2281", "zk2.example.com:2281", "zk3.example.com:2281"}
+	var h namedHosts
+	require.NoError(t, h.Init(servers))
+	assert.Equal(t, 3, h.Len())
+
+	var seen []string
+	for i := range 3 {
+		s, retry := h.Next()
+		assert.False(t, retry, "attempt %d: not yet around the list", i)
+		seen = append(seen, s)
+	}
+	assert.ElementsMatch(t, servers, seen, "every server once, by the name it was given")
+	_, retry := h.Next()
+	assert.True(t, retry, "around the list without a connection: the client pauses before going on")
+
+	h.Connected()
+	next, retry := h.Next()
+	assert.False(t, retry)
+	assert.Contains(t, servers, next)
+
+	assert.Error(t, (&namedHosts{}).Init(nil))
+}

@@ -99,9 +99,9 @@ func Connect(opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Store{opTimeout: opts.OpTimeout, log: opts.Logger, acl: zk.WorldACL(zk.PermAll), servers: len(opts.Servers)}
-	dialer := plainDialer(&s.dials)
+	dialer, hosts := zk.WithDialer(plainDialer(&s.dials)), zk.WithHostProvider(zk.NewDNSHostProvider())
 	if opts.TLS != nil {
-		dialer = tlsDialer(opts.TLS, &s.dials)
+		dialer, hosts = zk.WithDialer(tlsDialer(opts.TLS, &s.dials)), zk.WithHostProvider(&namedHosts{})
 	}
 	if opts.User != "" {
 		s.acl = zk.DigestACL(zk.PermAll, opts.User, opts.Password)
@@ -114,7 +114,7 @@ func Connect(opts Options) (*Store, error) {
 	conn, _, err := zk.Connect(opts.Servers, opts.SessionTimeout,
 		zk.WithLogger(slogPrintf{opts.Logger}),
 		zk.WithLogInfo(false),
-		zk.WithDialer(dialer),
+		dialer, hosts,
 		zk.WithEventCallback(func(ev zk.Event) {
 			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
 				s.sessions.Add(1)

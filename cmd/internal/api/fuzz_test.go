@@ -59,24 +59,14 @@ func newOfflineServerWith(tb testing.TB, log *slog.Logger, settings execution.Se
 	tb.Cleanup(store.Close)
 	d, err := keys.NewDeriver([]byte(offlineKeySecret), "prod")
 	require.NoError(tb, err)
-	p, err := provider.New(store, provider.Config{
+	p, err := provider.NewWriter(store, d, provider.Config{
 		RootKey:   "traefik",
 		StateRoot: "/fuzz-state",
 		Settings:  settings,
-		Deriver:   d,
 		Logger:    log,
 	})
 	require.NoError(tb, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.Run(ctx)
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	tb.Cleanup(p.Start(context.Background()))
 	s, err := New(Options{
 		Provider:      p,
 		Token:         offlineToken,

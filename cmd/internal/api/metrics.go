@@ -7,6 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider"
+	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/state"
 )
 
 // Metrics are the sidecar's Prometheus metrics, on their own registry.
@@ -53,19 +56,20 @@ func (m *Metrics) RegisterMirror(src MirrorSource) {
 	)
 }
 
-// Source reports live values at scrape time.
+// Source reports live values at scrape time; *provider.Writer is one.
 type Source interface {
 	Connected() bool
-	RoutesOwned() (float64, error)
-	// Conflicts counts transactions refused because another writer (a
-	// replica, the garbage collector) committed first; each was re-planned.
-	Conflicts() float64
-	// Collected counts tombstoned routes the garbage collector deleted.
-	Collected() float64
+	// Stats counts transactions refused because another writer (a
+	// replica, the garbage collector) committed first, each re-planned,
+	// and tombstoned routes the garbage collector deleted.
+	Stats() provider.Stats
+	// Meta holds the number of routes the sidecars own.
+	Meta() (state.Meta, error)
 }
 
-// NewMetrics registers the metrics; src may be nil (no gauges).
-func NewMetrics(src Source) *Metrics {
+// NewMetrics registers the metrics of hooks and commits; Track adds the
+// gauges read from a source.
+func NewMetrics() *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		hooks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -84,42 +88,44 @@ func NewMetrics(src Source) *Metrics {
 	}
 	m.registry.MustRegister(m.hooks, m.apply, m.traefikAnswers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if src != nil {
-		m.registry.MustRegister(
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "zk_sidecar_zookeeper_connected",
-				Help: "1 while the ZooKeeper session is up.",
-			}, func() float64 {
-				if src.Connected() {
-					return 1
-				}
-				return 0
-			}),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "zk_sidecar_routes_owned",
-				Help: "Routes the sidecars own in ZooKeeper (-1 when unknown).",
-			}, func() float64 {
-				n, err := src.RoutesOwned()
-				if err != nil {
-					return -1
-				}
-				return n
-			}),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "zk_sidecar_transaction_conflicts_total",
-				Help: "Transactions refused because another writer committed first; each was re-planned.",
-			}, src.Conflicts),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "zk_sidecar_gc_collected_routes_total",
-				Help: "Tombstoned routes deleted by the garbage collector.",
-			}, src.Collected),
-		)
-	}
 	return m
 }
 
-// ObserveApply records one committed transaction.
-func (m *Metrics) ObserveApply(seconds float64) { m.apply.Observe(seconds) }
+// Track registers the gauges read from src at scrape time; call it once.
+func (m *Metrics) Track(src Source) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "zk_sidecar_zookeeper_connected",
+			Help: "1 while the ZooKeeper session is up.",
+		}, func() float64 {
+			if src.Connected() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "zk_sidecar_routes_owned",
+			Help: "Routes the sidecars own in ZooKeeper (-1 when unknown).",
+		}, func() float64 {
+			meta, err := src.Meta()
+			if err != nil {
+				return -1
+			}
+			return float64(meta.Routes)
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "zk_sidecar_transaction_conflicts_total",
+			Help: "Transactions refused because another writer committed first; each was re-planned.",
+		}, func() float64 { return float64(src.Stats().Conflicts) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "zk_sidecar_gc_collected_routes_total",
+			Help: "Tombstoned routes deleted by the garbage collector.",
+		}, func() float64 { return float64(src.Stats().GCDeleted) }),
+	)
+}
+
+// ObserveApply records how long one committed transaction took.
+func (m *Metrics) ObserveApply(took time.Duration) { m.apply.Observe(took.Seconds()) }
 
 // Handler serves the registry.
 func (m *Metrics) Handler() http.Handler {

@@ -32,7 +32,7 @@ const maxWait = 5 * time.Minute
 
 // Options configure the server.
 type Options struct {
-	Provider *provider.Provider
+	Provider *provider.Writer
 	// Token is the bearer token every /v1 request must carry.
 	Token string
 	// PublicURL is where users reach Traefik ("https://zoe.example.com"); optional.
@@ -111,7 +111,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	if s.metrics == nil {
-		s.metrics = NewMetrics(nil)
+		s.metrics = NewMetrics()
 	}
 	return s, nil
 }
@@ -258,7 +258,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		if err != nil {
 			return http.StatusServiceUnavailable, nil, err
 		}
-		res, err := p.Start(r.Context(), req.Execution)
+		res, err := p.StartExecution(r.Context(), req.Execution)
 		release()
 		if err != nil {
 			return statusOf(err), nil, err
@@ -275,7 +275,7 @@ func (s *Server) hook(r *http.Request, req *HookRequest) (int, *HookResponse, er
 		if err != nil {
 			return http.StatusServiceUnavailable, nil, err
 		}
-		res, err := p.Stop(r.Context(), req.Execution.ID)
+		res, err := p.StopExecution(r.Context(), req.Execution.ID)
 		release()
 		if err != nil {
 			return statusOf(err), nil, err

@@ -33,7 +33,7 @@ func (m *testMirror) publish(revision int64, routes ...kvschema.Route) {
 	for _, r := range routes {
 		byName[r.Name] = r
 	}
-	m.current.Publish(mirror.NewSnapshot(revision, byName))
+	m.current.Publish(mirror.NewSnapshot(revision, byName, nil))
 }
 
 func testRoute(name, backend string) kvschema.Route {

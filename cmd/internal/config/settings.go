@@ -91,6 +91,8 @@ var table = []Setting{
 		Description: "file holding the read-only token of GET /v1/traefik (mode 0600 or stricter; trailing newline ignored)"},
 	{Flag: "traefik-poll-hold", Field: "TraefikPollHold", Kind: KindDuration, Default: "4s",
 		Description: "how long GET /v1/traefik holds a poll from a Traefik that already has the current configuration; below Traefik's providers.http.pollTimeout; 0 answers at once"},
+	{Flag: "traefik-default-certificate", Field: "TraefikDefaultCertificate", Kind: KindBool, Default: "false",
+		Description: "put a certificate into Traefik's default TLS store in GET /v1/traefik (generated once, kept in ZooKeeper), so Traefik stops generating one per reload; leave off when that store is defined elsewhere"},
 	{Flag: "zk-user", Field: "ZKUser", Kind: KindString,
 		Description: "ZooKeeper digest user; znodes the sidecar creates are then writable only by it"},
 	{Flag: "zk-password", Field: "ZKPassword", Kind: KindString, Secret: true,

@@ -34,7 +34,7 @@ type Source struct {
 
 	mu        sync.Mutex
 	checked   time.Time
-	raw       []byte // the files' contents as last loaded, to see changes
+	raw       contents // the files' contents as last loaded, to see changes
 	cert      *tls.Certificate
 	pool      *x509.CertPool
 	lastError string
@@ -56,38 +56,43 @@ func NewSource(files Files, log *slog.Logger) (*Source, error) {
 	return s, nil
 }
 
+// contents are the certificate, key and CA files' bytes (nil when not
+// given).
+type contents [3][]byte
+
+func (c contents) equal(o contents) bool {
+	return bytes.Equal(c[0], o[0]) && bytes.Equal(c[1], o[1]) && bytes.Equal(c[2], o[2])
+}
+
 // read returns the files' contents, checking the key file's mode first.
-func (s *Source) read() ([]byte, error) {
-	var all [][]byte
-	for _, f := range []struct {
+func (s *Source) read() (contents, error) {
+	var all contents
+	for i, f := range []struct {
 		role Role
 		path string
 	}{{RoleCert, s.files.Cert}, {RoleKey, s.files.Key}, {RoleCA, s.files.CA}} {
 		if f.path == "" {
-			all = append(all, nil)
 			continue
 		}
 		if f.role == RoleKey {
 			info, err := os.Stat(f.path)
 			if err != nil {
-				return nil, &FileError{Role: f.role, Path: f.path, Err: err}
+				return all, &FileError{Role: f.role, Path: f.path, Err: err}
 			}
 			if err := CheckKeyMode(info.Mode()); err != nil {
-				return nil, &FileError{Role: f.role, Path: f.path, Err: err}
+				return all, &FileError{Role: f.role, Path: f.path, Err: err}
 			}
 		}
 		data, err := os.ReadFile(f.path)
 		if err != nil {
-			return nil, &FileError{Role: f.role, Path: f.path, Err: err}
+			return all, &FileError{Role: f.role, Path: f.path, Err: err}
 		}
-		all = append(all, data)
+		all[i] = data
 	}
-	// A separator that PEM never contains keeps file boundaries apart.
-	return bytes.Join(all, []byte{0}), nil
+	return all, nil
 }
 
-func (s *Source) parse(raw []byte) (*tls.Certificate, *x509.CertPool, error) {
-	parts := bytes.Split(raw, []byte{0})
+func (s *Source) parse(parts contents) (*tls.Certificate, *x509.CertPool, error) {
 	var cert *tls.Certificate
 	if s.files.Cert != "" || s.files.Key != "" {
 		if s.files.Cert == "" || s.files.Key == "" {
@@ -143,7 +148,7 @@ func (s *Source) current() (*tls.Certificate, *x509.CertPool) {
 	}
 	s.checked = now
 	raw, err := s.read()
-	if err == nil && bytes.Equal(raw, s.raw) {
+	if err == nil && raw.equal(s.raw) {
 		return s.cert, s.pool
 	}
 	var cert *tls.Certificate

@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	dir := flag.String("dir", "tls", "directory to write the files into (created, mode 0700)")
+	dir := flag.String("dir", "tls", "directory to write the files into (created; keys are mode 0600)")
 	flag.Parse()
 	if err := run(*dir); err != nil {
 		fmt.Fprintln(os.Stderr, "devcerts:", err)
@@ -25,7 +25,7 @@ func main() {
 }
 
 func run(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	ca, err := testpki.NewCA("traefik-zk-sidecar development CA")
