@@ -126,7 +126,7 @@ bench-check:
 
 # Chaos run: leader kill, ensemble freeze, sidecar SIGKILL, two replicas.
 chaos: deps build
-	ZK_SIDECAR_INTEGRATION=1 ZK_SIDECAR_CHAOS=1 SIDECAR_BIN=$(CURDIR)/$(BIN) \
+	ZK_SIDECAR_INTEGRATION=1 ZK_SIDECAR_CHAOS=1 SIDECAR_BIN=$(CURDIR)/$(BIN) $(if $(PROVIDER),ZK_SIDECAR_CHAOS_PROVIDER=$(PROVIDER)) \
 		$(GO) test -count=1 -timeout 30m -v -run 'TestChaos' ./integration/
 
 # Built, not "go run": go run exits 1 after an interrupt even when the

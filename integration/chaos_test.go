@@ -57,6 +57,8 @@ const (
 	chaosRoot      = "traefik"
 	chaosStateRoot = "/chaos"
 	chaosToken     = "chaos-token-0123456789abcdef0123456789"
+	// chaosReadToken is the read-only token of GET /v1/traefik.
+	chaosReadToken = "chaos-read-token-0123456789abcdef0123"
 	chaosSecret    = "chaos-key-secret-0123456789abcdef"
 
 	chaosSessionTimeout = 4 * time.Second
@@ -442,6 +444,10 @@ func (run *chaosRun) startStack() {
 
 	bin, err := harness.SidecarBinary(ctx)
 	require.NoError(t, err)
+	// ZK_SIDECAR_CHAOS_PROVIDER=http: Traefik reads replica 0's GET
+	// /v1/traefik (the replica the run kills) instead of ZooKeeper.
+	httpProvider := os.Getenv("ZK_SIDECAR_CHAOS_PROVIDER") == "http"
+	t.Logf("Traefik's provider: %s", map[bool]string{false: "zookeeper", true: "http (polling replica 0, the one killed)"}[httpProvider])
 	run.replicas = make([]*harness.Sidecar, 2)
 	for i := range run.replicas {
 		// Replica 0 initialises the layout (and Traefik's root) first.
@@ -458,6 +464,7 @@ func (run *chaosRun) startStack() {
 				"--zk-session-timeout=" + chaosSessionTimeout.String(),
 				"--zk-op-timeout=" + chaosOpTimeout.String(),
 			},
+			Env: []string{"TRAEFIK_ZK_SIDECAR_TRAEFIK_TOKEN=" + chaosReadToken},
 		})
 		scancel()
 		require.NoError(t, err)
@@ -465,7 +472,16 @@ func (run *chaosRun) startStack() {
 		t.Cleanup(func() { _ = s.Close() })
 	}
 	tctx, tcancel := context.WithTimeout(ctx, 2*time.Minute)
-	tr, err := harness.StartTraefik(tctx, harness.TraefikOptions{Endpoints: ens.Servers(), RootKey: chaosRoot})
+	trOpts := harness.TraefikOptions{Endpoints: ens.Servers(), RootKey: chaosRoot}
+	if httpProvider {
+		trOpts.HTTP = &harness.HTTPProviderOptions{
+			Endpoint:     run.replicas[0].URL() + "/v1/traefik",
+			PollInterval: 100 * time.Millisecond,
+			PollTimeout:  5 * time.Second,
+			Headers:      map[string]string{"Authorization": "Bearer " + chaosReadToken},
+		}
+	}
+	tr, err := harness.StartTraefik(tctx, trOpts)
 	tcancel()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tr.Close() })

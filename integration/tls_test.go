@@ -444,6 +444,18 @@ else:
 		assert.Contains(t, string(out), "certificate signed by unknown authority")
 	})
 
+	apiStep(t, "the ZooKeeper server's host name is verified unless turned off", func(t *testing.T) {
+		// The servers' certificate names localhost; dial them by address.
+		byAddress := []string{"routes", "--traefik-zk-ips=" + strings.Join(ens.SecureServers(), ","), "--traefik-root-key=" + tlsRoot,
+			"--state-root=" + tlsStateRoot, "--zk-tls-ca-file=" + pki.caFile, "--zk-tls-cert-file=" + pki.sidecarZK.Cert, "--zk-tls-key-file=" + pki.sidecarZK.Key}
+		out, err := exec.Command(apiSidecarBinary(t), byAddress...).CombinedOutput()
+		require.Error(t, err, string(out))
+		assert.Contains(t, string(out), "cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs")
+		out, err = exec.Command(apiSidecarBinary(t), append(byAddress, "--zk-tls-verify-hostname=false")...).CombinedOutput()
+		require.NoError(t, err, string(out))
+		assert.Contains(t, string(out), "py-notebook0", "the chain alone is verified: the routes are listed")
+	})
+
 	apiStep(t, "a sidecar without the ZooKeeper CA refuses to start and writes nothing", func(t *testing.T) {
 		const badState = "/tls-untrusted"
 		out := &lockedBuffer{}

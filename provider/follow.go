@@ -19,9 +19,21 @@ import (
 // unavailable): the last mirror stays published meanwhile.
 const followRetry = 500 * time.Millisecond
 
-// Follower keeps a mirror of the served routes in step with ZooKeeper: a
-// data watch on the revision tells it that something was committed, and it
-// reads only the change records of the revisions it lacks. It loads every
+// followPoll is how often the follower reads the revision's version: one
+// read of a small znode from the server the session is connected to.
+//
+// It polls rather than keeping a data watch: with a watch, the client sends
+// SetWatches on every reconnection, and after the whole ensemble had been
+// frozen longer than the session timeout (the chaos run) both replicas'
+// sessions never recovered: each reconnection was revalidated, then the
+// server answered nothing more and the client dropped the connection,
+// again and again, for minutes (ZooKeeper 3.8.0, go-zookeeper 1.0.4), while
+// without the watch they recovered in seconds.
+const followPoll = 20 * time.Millisecond
+
+// Follower keeps a mirror of the served routes in step with ZooKeeper: the
+// revision's version, read every followPoll, tells it that something was
+// committed, and it reads only the change records of the revisions it lacks. It loads every
 // record only at start, or when the records it needs were trimmed.
 type Follower struct {
 	reader  *Reader
@@ -32,10 +44,9 @@ type Follower struct {
 	loaded bool
 
 	// confirmed is when the mirror was last known to be in step (unix
-	// nanoseconds); watching is true while a watch on the revision is
-	// set and nothing has fired since.
+	// nanoseconds); following is true while reading the revision succeeds.
 	confirmed atomic.Int64
-	watching  atomic.Bool
+	following atomic.Bool
 
 	fullLoads, records atomic.Int64
 	// OnPublish, if set, is told about every published revision.
@@ -59,16 +70,16 @@ func NewFollower(r *Reader, log *slog.Logger) *Follower { return &Follower{reade
 // Snapshot is the latest mirror; nil until the first load.
 func (f *Follower) Snapshot() *mirror.Snapshot { return f.current.Load() }
 
-// Age is how long the mirror may have missed changes: zero while the watch
-// is set on a connected session, else the time since it was last known to
-// be in step (ZooKeeper unreachable: the last mirror keeps being served).
-// Negative before the first load.
+// Age is how long the mirror may have missed changes: zero while reading
+// the revision succeeds on a connected session, else the time since it was
+// last known to be in step (ZooKeeper unreachable: the last mirror keeps
+// being served). Negative before the first load.
 func (f *Follower) Age() time.Duration {
 	at := f.confirmed.Load()
 	if at == 0 {
 		return -1
 	}
-	if f.watching.Load() && f.reader.store.Connected() {
+	if f.following.Load() && f.reader.store.Connected() {
 		return 0
 	}
 	return time.Since(time.Unix(0, at))
@@ -96,7 +107,7 @@ func (f *Follower) run(ctx context.Context) {
 	failing := false
 	for ctx.Err() == nil {
 		err := f.step(ctx)
-		f.watching.Store(false)
+		f.following.Store(false)
 		if err == nil {
 			if failing {
 				f.log.Info("mirror following ZooKeeper again")
@@ -115,25 +126,24 @@ func (f *Follower) run(ctx context.Context) {
 	}
 }
 
-// step sets the watch, catches up with the revision it read, and waits for
-// the watch to fire.
+// step reads the revision, catches up with it, and waits followPoll.
 func (f *Follower) step(ctx context.Context) error {
 	if !f.loaded {
 		if err := f.fullLoad(); err != nil {
 			return err
 		}
 	}
-	_, stat, changed, err := f.reader.store.GetW(f.reader.layout.revisionPath())
+	_, stat, err := f.reader.store.Get(f.reader.layout.revisionPath())
 	if err != nil {
-		return fmt.Errorf("watch revision: %w", err)
+		return fmt.Errorf("read revision: %w", err)
 	}
 	if err := f.catchUp(int64(stat.Version)); err != nil {
 		return err
 	}
 	f.confirmed.Store(time.Now().UnixNano())
-	f.watching.Store(true)
+	f.following.Store(true)
 	select {
-	case <-changed:
+	case <-time.After(followPoll):
 	case <-ctx.Done():
 	}
 	return nil

@@ -24,8 +24,6 @@ type memStore struct {
 	// beforeCommit, when set, runs (unlocked) before each transaction is
 	// applied: another writer acting between planning and commit.
 	beforeCommit func(ops []zkstore.Op)
-	// watches are the data watches GetW left, by path.
-	watches map[string][]chan struct{}
 }
 
 type memNode struct {
@@ -50,29 +48,6 @@ func (m *memStore) Get(p string) ([]byte, zkstore.Stat, error) {
 		return nil, zkstore.Stat{}, zkstore.ErrNoNode
 	}
 	return append([]byte(nil), n.data...), zkstore.Stat{Version: n.version, Cversion: n.cversion}, nil
-}
-
-func (m *memStore) GetW(p string) ([]byte, zkstore.Stat, <-chan struct{}, error) {
-	data, stat, err := m.Get(p)
-	if err != nil {
-		return nil, zkstore.Stat{}, nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.watches == nil {
-		m.watches = map[string][]chan struct{}{}
-	}
-	fired := make(chan struct{})
-	m.watches[p] = append(m.watches[p], fired)
-	return data, stat, fired, nil
-}
-
-// fire closes the data watches on p; m.mu is held.
-func (m *memStore) fire(p string) {
-	for _, w := range m.watches[p] {
-		close(w)
-	}
-	delete(m.watches, p)
 }
 
 func (m *memStore) Children(p string) ([]string, error) {
@@ -171,11 +146,6 @@ func (m *memStore) Commit(ops []zkstore.Op) error {
 	}
 	m.nodes = next
 	m.commits = append(m.commits, ops)
-	for _, op := range ops {
-		if op.Kind != zkstore.OpCheck {
-			m.fire(op.Path)
-		}
-	}
 	return nil
 }
 
@@ -223,7 +193,6 @@ func (m *memStore) set(p string, data []byte) {
 	defer m.mu.Unlock()
 	n := m.nodes[p]
 	n.data, n.version = data, n.version+1
-	m.fire(p)
 }
 
 func (m *memStore) has(p string) bool {

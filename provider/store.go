@@ -14,9 +14,6 @@ import (
 // whose preconditions no longer hold with zkstore.ErrConflict.
 type Store interface {
 	Get(path string) ([]byte, zkstore.Stat, error)
-	// GetW reads a znode and leaves a data watch on it: the channel is
-	// closed once the znode changes or goes, or the session ends.
-	GetW(path string) ([]byte, zkstore.Stat, <-chan struct{}, error)
 	Children(path string) ([]string, error)
 	// Subtree lists path and every znode below it, parents first.
 	Subtree(path string) ([]string, error)

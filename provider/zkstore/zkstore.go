@@ -183,29 +183,6 @@ func (s *Store) Get(p string) (data []byte, stat Stat, err error) {
 	return data, stat, err
 }
 
-// GetW reads a znode and leaves a data watch on it: the channel is closed
-// once the znode changes or goes, or the session ends. The client sets the
-// watch again after reconnecting within the session.
-func (s *Store) GetW(p string) (data []byte, stat Stat, changed <-chan struct{}, err error) {
-	var events <-chan zk.Event
-	err = s.do(func() error {
-		d, st, ev, e := s.conn.GetW(p)
-		if e == nil {
-			data, stat, events = d, Stat{Version: st.Version, Cversion: st.Cversion}, ev
-		}
-		return e
-	})
-	if err != nil {
-		return nil, Stat{}, nil, err
-	}
-	fired := make(chan struct{})
-	go func() {
-		<-events
-		close(fired)
-	}()
-	return data, stat, fired, nil
-}
-
 // Sync makes the server this session reads from catch up with the leader,
 // so that the reads after it see every write committed before it, also
 // those made through other sessions (other replicas).

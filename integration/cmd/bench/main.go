@@ -47,6 +47,8 @@ type config struct {
 	burstClients    int
 	overheadOnly    bool
 	pprof           string // directory for Traefik CPU profiles, or ""
+	httpOnly        bool   // only the HTTP-provider path
+	httpAt          []int  // its sizes
 }
 
 // largeReps caps the repetitions at sizes above the ratio size: they only
@@ -70,6 +72,7 @@ func main() {
 	budget := flag.Duration("budget", 18*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
 	overheadOnly := flag.Bool("overhead-only", false, "run only the overhead and memory phase, print its figures and write nothing (for profiling)")
 	replot := flag.Bool("replot", false, "only redraw the plots in -out from its results.csv (same sizes as the run that wrote it)")
+	httpOnly := flag.Bool("http-provider", false, "run only the HTTP-provider path (two replicas, Traefik polling GET /v1/traefik) at 100 / 1,000 / 10,000 routes, with and without the default certificate, and write <out>/http-provider.md")
 	pprofDir := flag.String("pprof", "", "write CPU profiles of both Traefiks during the second hook → served repetition at the ratio size into this directory")
 	flag.Parse()
 	cfg := config{
@@ -77,8 +80,10 @@ func main() {
 		servedAt: []int{100, 1000, 5000}, ratioAt: 1000, stopAt: 1000,
 		overheadAt: []int{0, 1000, 10000}, overheadSamples: 1000,
 		burstHooks: 1000, burstClients: 32, overheadOnly: *overheadOnly, pprof: *pprofDir,
+		httpOnly: *httpOnly, httpAt: []int{100, 1000, 10000},
 	}
 	if *quick {
+		cfg.httpAt = []int{20, 100, 300}
 		cfg.servedAt, cfg.ratioAt, cfg.stopAt = []int{20, 100, 300}, 100, 100
 		cfg.overheadAt, cfg.overheadSamples = []int{0, 100, 1000}, 50
 		cfg.burstHooks = 200
@@ -128,6 +133,9 @@ func run(cfg config, sidecarBin string) error {
 	defer backend.Close()
 	b := &bench{cfg: cfg, deadline: began.Add(cfg.budget), sidecar: sidecarBin, token: randomHex(16), secret: randomHex(32), backend: backend, res: res, progress: progress}
 
+	if cfg.httpOnly {
+		return runHTTPProvider(ctx, b, cfg.httpAt, cfg.reps)
+	}
 	phase := func(name string, f func() error) error {
 		start := time.Now()
 		progress("=== %s", name)
