@@ -7,7 +7,11 @@
 //     with gopkg.in/yaml.v3; that decoder checks every mapping's keys for
 //     duplicates pair by pair, so a routers map of N keys costs O(N²);
 //  2. building the HTTP muxer: pkg/muxer/http's Muxer.AddRoute appends the
-//     route and re-sorts all routes, so adding N routers costs O(N² log N).
+//     route and re-sorts all routes, so adding N routers costs O(N² log N);
+//  3. decoding a KV provider's pairs (Redis, ZooKeeper, etcd, Consul):
+//     pkg/config/kv's decodeToNode finds each key's parent among its
+//     siblings with a linear scan (containsNode, strings.EqualFold), so the
+//     pairs of N routers cost O(N²).
 //
 // The routers have the shape the sidecar writes: a whole-segment path rule,
 // one service with one server. For comparison it also times encoding/json
@@ -30,8 +34,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kvtools/valkeyrie/store"
 	"github.com/traefik/paerser/file"
 	"github.com/traefik/traefik/v3/pkg/config/dynamic"
+	"github.com/traefik/traefik/v3/pkg/config/kv"
 	httpmuxer "github.com/traefik/traefik/v3/pkg/muxer/http"
 	"gopkg.in/yaml.v3"
 )
@@ -39,8 +45,8 @@ import (
 func main() {
 	sizes := flag.String("sizes", "1000,5000,10000,20000", "router counts")
 	flag.Parse()
-	fmt.Println("| routers | body | yaml.v3 Unmarshal (map) | file.DecodeContent .yaml (Traefik's HTTP provider) | encoding/json (same type) | Muxer.AddRoute × N | sort once |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| routers | body | yaml.v3 Unmarshal (map) | file.DecodeContent .yaml (Traefik's HTTP provider) | encoding/json (same type) | Muxer.AddRoute × N | sort once | KV pairs | kv.Decode (KV providers) |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -52,7 +58,9 @@ func main() {
 		tFile := timed(func() error { return file.DecodeContent(string(body), ".yaml", emptyConfig()) })
 		tJSON := timed(func() error { return json.Unmarshal(body, emptyConfig()) })
 		tMux, tOnce := muxer(rules)
-		fmt.Printf("| %d | %.1f MB | %s | %s | %s | %s | %s |\n", n, float64(len(body))/1e6, tYAML, tFile, tJSON, tMux, tOnce)
+		pairs := kvPairs(body)
+		tKV := timed(func() error { return kv.Decode(pairs, emptyConfig(), "traefik") })
+		fmt.Printf("| %d | %.1f MB | %s | %s | %s | %s | %s | %d | %s |\n", n, float64(len(body))/1e6, tYAML, tFile, tJSON, tMux, tOnce, len(pairs), tKV)
 	}
 }
 
@@ -75,6 +83,33 @@ func config(n int) ([]byte, []string) {
 		fail(err)
 	}
 	return body, rules
+}
+
+// kvPairs are the body's leaves as a KV provider lists them
+// ("traefik/http/routers/<name>/rule", ...), slices indexed ("/0").
+func kvPairs(body []byte) []*store.KVPair {
+	var tree any
+	if err := json.Unmarshal(body, &tree); err != nil {
+		fail(err)
+	}
+	var out []*store.KVPair
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, c := range t {
+				walk(prefix+"/"+k, c)
+			}
+		case []any:
+			for i, c := range t {
+				walk(prefix+"/"+strconv.Itoa(i), c)
+			}
+		default:
+			out = append(out, &store.KVPair{Key: prefix, Value: []byte(fmt.Sprint(t))})
+		}
+	}
+	walk("traefik", tree)
+	return out
 }
 
 // emptyConfig is the value Traefik's HTTP provider decodes into.
