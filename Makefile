@@ -142,4 +142,4 @@ stack: deps build
 	bin/stack
 
 clean:
-	rm -rf bin integration-test.log fuzz.log compose-e2e.log
+	rm -rf bin integration-test.log fuzz.log compose-e2e.log compose-e2e-chaos.log
