@@ -26,12 +26,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,28 +60,12 @@ func TestChaosContainers(t *testing.T) {
 	testStart := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("ZK_SIDECAR_CHAOS_SEED"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err, "ZK_SIDECAR_CHAOS_SEED")
-		seed = v
-	}
-	t.Logf("seed %d (ZK_SIDECAR_CHAOS_SEED=%d repeats the hook sequence)", seed, seed)
-	run := &chaosRun{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7))}
+	run := newChaosRun(t, ctx)
 	cs := startContainerStack(t, ctx, project, image)
 	run.servers, run.tr, run.backends = env.servers, env.traefik, cs.backends
 	run.replicas = []chaosReplica{cs.replicas[0], cs.replicas[1]}
 	run.chaos = func() []*chaosPhase { return cs.script(run) }
-
-	stopStalls := run.startClient()
-	defer stopStalls()
-	run.planHooks()
-	run.serveProbes()
-	figures := run.drive()
-	first, second := run.checkViews()
-	figures.loggedHook = maxLoggedHook(run.replicas)
-	run.report(testStart, figures, first, second)
-	run.verdict(figures, first, second)
+	run.execute(testStart)
 }
 
 // containerStack is the compose project's containers, driven with the

@@ -383,6 +383,14 @@ func TestChaos(t *testing.T) {
 	testStart := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
+	run := newChaosRun(t, ctx)
+	run.chaos = run.script
+	run.startStack()
+	run.execute(testStart)
+}
+
+// newChaosRun is a run with its seed drawn, or ZK_SIDECAR_CHAOS_SEED's.
+func newChaosRun(t *testing.T, ctx context.Context) *chaosRun {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("ZK_SIDECAR_CHAOS_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -390,10 +398,12 @@ func TestChaos(t *testing.T) {
 		seed = v
 	}
 	t.Logf("seed %d (ZK_SIDECAR_CHAOS_SEED=%d repeats the hook sequence)", seed, seed)
-	run := &chaosRun{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7))}
-	run.chaos = run.script
+	return &chaosRun{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7))}
+}
 
-	run.startStack()
+// execute runs the client and the chaos on the started stack, then checks
+// the three views and prints the figures.
+func (run *chaosRun) execute(testStart time.Time) {
 	stopStalls := run.startClient()
 	defer stopStalls()
 	run.planHooks()
