@@ -14,24 +14,35 @@
 # (mode 0600, readable by uid 65532) at run time, e.g. as compose secrets.
 
 ARG GO_VERSION=1.26
+# The image of the build stage. Where no registry is reachable, `make images`
+# passes a local one (Debian plus the machine's Go, integration/images/golang).
+ARG GO_IMAGE=golang:${GO_VERSION}
+# Set by BuildKit; the classic builder needs it declared and passed
+# (--build-arg BUILDPLATFORM=linux/amd64, as make images does).
+ARG BUILDPLATFORM
 
 # ---- build -----------------------------------------------------------------
 # Runs on the build machine's platform and cross-compiles (pure Go, no cgo).
-FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+# Plain RUN steps (no cache mounts): the file builds with BuildKit and with
+# the classic builder alike; the layer of downloaded modules stays cached
+# while go.mod and go.sum do not change.
+FROM --platform=$BUILDPLATFORM ${GO_IMAGE} AS build
 WORKDIR /src
 
 # Dependencies first, so that source changes keep this layer cached.
+# GOPROXY: empty means Go's default. GO_MODULES=vendor builds from a vendor/
+# directory in the context (go mod vendor) and downloads nothing: make images
+# does so, since a build container may not trust the machine's TLS proxy.
 COPY go.mod go.sum ./
-RUN --mount=type=cache,target=/go/pkg/mod \
-    go mod download
+ARG GOPROXY
+ARG GO_MODULES=download
+RUN if [ "$GO_MODULES" != vendor ]; then go mod download; fi
 
 COPY . .
 ARG VERSION=dev
 ARG TARGETOS=linux
 ARG TARGETARCH
-RUN --mount=type=cache,target=/go/pkg/mod \
-    --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS="${TARGETOS}" GOARCH="${TARGETARCH:-$(go env GOARCH)}" \
+RUN CGO_ENABLED=0 GOOS="${TARGETOS}" GOARCH="${TARGETARCH:-$(go env GOARCH)}" \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
         -o /out/traefik-zk-sidecar ./cmd/traefik-zk-sidecar
 

@@ -16,7 +16,12 @@ BIN             := bin/traefik-zk-sidecar
 GO              ?= go
 export TRAEFIK_BIN
 
-.PHONY: all build test unit integration demo stack deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check
+# The compose command: Compose v2's plugin when the docker CLI has it, else
+# the standalone docker-compose (v1, Debian's package).
+COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
+	elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
+
+.PHONY: all build test unit integration demo stack deps zookeeper traefik vet fmt-check clean bench bench-check chaos fuzz compose-check images compose-e2e docker-check
 
 all: build
 
@@ -31,7 +36,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit:
-	$(GO) test -count=1 ./internal/... ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/...
+	$(GO) test -count=1 ./internal/... ./kvschema/... ./provider/... ./cmd/... ./examples/... ./integration/stats/... ./integration/harness/... ./integration/images/...
 	cd examples/zoe && python3 -B -m unittest
 
 # Integration tests must run here, never skip: ZK_SIDECAR_INTEGRATION=1.
@@ -43,7 +48,7 @@ integration: deps build
 	if [ $$rc -ne 0 ]; then echo "--- integration tests failed; last 150 lines of integration-test.log:"; tail -150 integration-test.log; fi; \
 	exit $$rc
 
-test: fmt-check vet unit fuzz compose-check bench-check integration
+test: fmt-check vet unit fuzz compose-check bench-check integration compose-e2e
 
 deps: zookeeper traefik
 
@@ -69,6 +74,30 @@ $(TRAEFIK_BIN):
 # Compose and BuildKit use (no Docker engine needed).
 compose-check:
 	cd integration/tools/composecheck && GOWORK=off $(GO) run . -compose ../../../docker-compose.yml -dockerfile ../../../Dockerfile
+
+# Images the compose stack needs, built here without a registry
+# (integration/images/build.sh): Debian base from debootstrap, Go, ZooKeeper,
+# Traefik, the demo app and the sidecar from ./Dockerfile.
+images: docker-check traefik
+	@command -v debootstrap >/dev/null || { echo "images: installing Debian's debootstrap (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+	integration/images/build.sh
+
+# docker-compose.yml run end to end with those images, then the integration
+# suite against the containerized ensemble and Traefik. Part of make test
+# where a Docker engine and a compose command are there; says why otherwise.
+compose-e2e: build
+	@if reason=$$($(MAKE) -s --no-print-directory docker-check 2>/dev/null); then \
+		$(MAKE) --no-print-directory images && \
+		COMPOSE="$(COMPOSE)" SIDECAR_BIN=$(CURDIR)/$(BIN) integration/images/compose-e2e.sh; \
+	else \
+		echo "compose-e2e: SKIPPED: $$reason"; \
+	fi
+
+docker-check:
+	@command -v docker >/dev/null || { echo "no docker command on this machine"; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "no Docker engine answers (docker info failed)"; exit 1; }
+	@[ -n "$(COMPOSE)" ] || { echo "neither 'docker compose' nor docker-compose is installed"; exit 1; }
 
 # Each fuzz target briefly (FUZZTIME=5m for a long run); findings land in testdata/fuzz.
 # The default is a count, not a duration: with Go 1.26 a duration can end a
@@ -113,4 +142,4 @@ stack: deps build
 	bin/stack
 
 clean:
-	rm -rf bin integration-test.log fuzz.log
+	rm -rf bin integration-test.log fuzz.log compose-e2e.log

@@ -180,16 +180,16 @@ func requireAPIError(t *testing.T, r apiReply, status int, field string) {
 }
 
 // apiIssueExecution is the example execution: one service, a proxied
-// Jupyter port on 127.0.0.1:backendPort and a Tensorboard port that is not
-// proxied.
+// Jupyter port on the test backends' host (harness.BackendHost) at
+// backendPort and a Tensorboard port that is not proxied.
 func apiIssueExecution(id string, backendPort int) execution.Execution {
 	return execution.Execution{ID: execution.ID(id), Name: "nb", Owner: "alice", Services: []execution.Service{{
 		Name: "py-notebook0",
 		Ports: []execution.Port{
 			{Name: "Jupyter", PortNumber: 8888, Protocol: "tcp", Proxy: true, URLTemplate: "http://{ip_port}{proxy_path}",
-				ExternalIP: "127.0.0.1", ExternalPort: backendPort},
+				ExternalIP: harness.BackendHost(), ExternalPort: backendPort},
 			{Name: "Tensorboard", PortNumber: 6006, Protocol: "tcp", URLTemplate: "http://{ip_port}/",
-				ExternalIP: "127.0.0.1", ExternalPort: 32769},
+				ExternalIP: harness.BackendHost(), ExternalPort: 32769},
 		},
 	}}}
 }
@@ -390,7 +390,7 @@ func TestAPIHookLifecycle(t *testing.T) {
 		assert.Equal(t, "42", started.ExecutionID)
 		assert.Equal(t, "py-notebook0", started.Service)
 		assert.Equal(t, 8888, started.Port)
-		assert.Equal(t, fmt.Sprintf("http://127.0.0.1:%d", aPort), started.Backend)
+		assert.Equal(t, a.URL(), started.Backend)
 		assert.Regexp(t, `^zsc-`+started.Key[:16]+`-[0-9]+$`, started.Router)
 		assert.Equal(t, apiEnv(started.Path), got.Env, "env for the proxied port only")
 		assert.Nil(t, got.Served, "no ?wait, no served")

@@ -38,7 +38,7 @@ func StartBackend(name string) (*Backend, error) {
 	// HARNESS_BACKEND_HOST set (the host's address as that Traefik sees
 	// it), backends listen on all interfaces and advertise that address.
 	listen, advertise := "127.0.0.1:0", ""
-	if host := os.Getenv("HARNESS_BACKEND_HOST"); host != "" {
+	if host := os.Getenv(backendHostEnv); host != "" {
 		listen, advertise = ":0", host
 	}
 	ln, err := net.Listen("tcp", listen)
@@ -111,6 +111,17 @@ func (b *Backend) serveEvents(w http.ResponseWriter, r *http.Request) {
 
 // ReleaseSSE lets one waiting event stream send its second event and end.
 func (b *Backend) ReleaseSSE() { b.release <- struct{}{} }
+
+const backendHostEnv = "HARNESS_BACKEND_HOST"
+
+// BackendHost is the address Traefik reaches the test backends at: 127.0.0.1,
+// or HARNESS_BACKEND_HOST for a Traefik in a container.
+func BackendHost() string {
+	if host := os.Getenv(backendHostEnv); host != "" {
+		return host
+	}
+	return "127.0.0.1"
+}
 
 // Name returns the name given to StartBackend.
 func (b *Backend) Name() string { return b.name }

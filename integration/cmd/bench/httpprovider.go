@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -209,24 +208,6 @@ func mirrorLag(ctx context.Context, h *hooks, other *harness.Sidecar, root strin
 		}
 	}
 	return lags, last, nil
-}
-
-func mirrorRevision(ctx context.Context, base string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var ready struct {
-		Mirror struct {
-			Revision int64 `json:"revision"`
-		} `json:"mirror"`
-	}
-	return ready.Mirror.Revision, json.NewDecoder(resp.Body).Decode(&ready)
 }
 
 // idleCPU is the share of one core the process used over d.

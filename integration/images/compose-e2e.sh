@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# make compose-e2e: docker-compose.yml run end to end, as an operator runs it,
+# with the images `make images` built (integration/images/docker-compose.images.yml
+# swaps only the images):
+#
+#   1. the secrets as examples/README.md creates them: files of mode 0600
+#      owned by uid 65532, the user the sidecar image runs as;
+#   2. up, then wait for the health checks (ZooKeeper, Traefik) and the
+#      sidecar's /readyz;
+#   3. the example hooks (notebook, spark) posted to the sidecar container,
+#      every published path requested through Traefik's published port
+#      (200 from the demo app), stop, then 404;
+#   4. the integration suite in external mode against the containerized
+#      ensemble and Traefik (README: "Running the integration suite against
+#      an external stack");
+#   5. down -v, and a check that no container, network or volume is left.
+#
+# Environment: COMPOSE (the compose command, default docker-compose),
+# SIDECAR_BIN (the sidecar binary the integration suite starts), E2E_SUITE=0
+# to leave out step 4, E2E_KEEP=1 to leave the stack up for a look.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+read -r -a compose_cmd <<<"${COMPOSE:-docker-compose}"
+project="${E2E_PROJECT:-zsc-e2e}"
+export COMPOSE_PROJECT_NAME="$project"
+compose=("${compose_cmd[@]}" -f docker-compose.yml -f integration/images/docker-compose.images.yml)
+log="${E2E_LOG:-compose-e2e.log}"
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+say() { echo "compose-e2e: $*"; }
+t0="$(now)"
+phase_start="$t0"
+phase() {
+	say "$1 ($(since "$phase_start"))"
+	phase_start="$(now)"
+}
+fail() {
+	echo "compose-e2e: FAILED: $*" >&2
+	exit 1
+}
+
+# A free TCP port on the host for each published port, so the run never
+# collides with a stack or test already running here; below the kernel's
+# ephemeral range (32768 and up), where outgoing connections take theirs.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 12000))
+		if ! ss -Htln "sport = :$p" | grep -q . && [[ " ${used_ports:-} " != *" $p "* ]]; then
+			used_ports="${used_ports:-} $p"
+			echo "$p"
+			return
+		fi
+	done
+}
+export TRAEFIK_WEB_PORT="$(free_port)" TRAEFIK_API_PORT="$(free_port)" SIDECAR_PORT="$(free_port)"
+export ZK1_PORT="$(free_port)" ZK2_PORT="$(free_port)" ZK3_PORT="$(free_port)"
+traefik_url="http://127.0.0.1:$TRAEFIK_WEB_PORT"
+api_url="http://127.0.0.1:$TRAEFIK_API_PORT"
+sidecar_url="http://127.0.0.1:$SIDECAR_PORT"
+
+secrets="$(mktemp -d)"
+leftovers() {
+	local what
+	for what in "ps -a" "network ls" "volume ls"; do
+		# shellcheck disable=SC2086 # two words
+		docker $what -q --filter "label=com.docker.compose.project=$project"
+	done
+}
+cleanup() {
+	local rc=$?
+	if [[ $rc -ne 0 ]]; then
+		echo "compose-e2e: last container logs (all of them in $log):" >&2
+		"${compose[@]}" logs --no-color >>"$log" 2>&1 || true
+		"${compose[@]}" ps >&2 || true
+		"${compose[@]}" logs --no-color --tail=15 >&2 || true
+	fi
+	if [[ "${E2E_KEEP:-}" == 1 ]]; then
+		say "E2E_KEEP=1: stack left up; remove it with: COMPOSE_PROJECT_NAME=$project ${compose[*]} down -v"
+		return
+	fi
+	"${compose[@]}" down -v --remove-orphans >>"$log" 2>&1 || true
+	rm -rf "$secrets"
+}
+trap cleanup EXIT
+: >"$log"
+
+# 1. Secrets, exactly as examples/README.md tells operators ("Files
+# elsewhere": SIDECAR_TOKEN_FILE and SIDECAR_KEY_SECRET_FILE).
+(
+	umask 077
+	openssl rand -hex 32 >"$secrets/token"
+	openssl rand -hex 32 >"$secrets/key-secret"
+)
+chmod 600 "$secrets/token" "$secrets/key-secret"
+if [[ "$(id -u)" == 0 ]]; then
+	chown 65532:65532 "$secrets/token" "$secrets/key-secret"
+else
+	sudo chown 65532:65532 "$secrets/token" "$secrets/key-secret"
+fi
+export SIDECAR_TOKEN_FILE="$secrets/token" SIDECAR_KEY_SECRET_FILE="$secrets/key-secret"
+TOKEN="$(cat "$secrets/token" 2>/dev/null || sudo cat "$secrets/token")"
+say "secrets: $(stat -c '%a %u:%g' "$secrets/token") token, $(stat -c '%a %u:%g' "$secrets/key-secret") key secret"
+
+# 2. Up. Compose starts each service once its depends_on conditions hold
+# (ZooKeeper healthy before the sidecar and Traefik).
+say "${compose[*]} up -d --no-build (project $project; Traefik on $traefik_url, sidecar on $sidecar_url, ZooKeeper on $ZK1_PORT,$ZK2_PORT,$ZK3_PORT)"
+if ! "${compose[@]}" up -d --no-build >>"$log" 2>&1; then
+	tail -20 "$log" >&2
+	fail "up failed"
+fi
+phase "up returned"
+
+container() { "${compose[@]}" ps -q "$1"; }
+health() { docker inspect -f '{{ if .State.Health }}{{ .State.Health.Status }}{{ else }}{{ .State.Status }}{{ end }}' "$(container "$1")"; }
+wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
+	local deadline=$((SECONDS + $1)) what="$2"
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || fail "$what: not within the time allowed"
+		sleep 1
+	done
+}
+all_healthy() {
+	local s
+	for s in zk1 zk2 zk3 traefik; do [[ "$(health "$s")" == healthy ]] || return 1; done
+}
+wait_until 180 "health checks of zk1, zk2, zk3, traefik" all_healthy
+wait_until 60 "sidecar /readyz" curl -sf "$sidecar_url/readyz"
+phase "healthy: $(for s in zk1 zk2 zk3 traefik; do printf '%s=%s ' "$s" "$(health "$s")"; done)sidecar /readyz=200"
+
+for s in zk1 zk2 zk3; do
+	mode="$(docker exec "$(container "$s")" sh -c 'echo srvr | nc -w 2 localhost 2181' | sed -n 's/^Mode: //p')"
+	say "  $s: $mode"
+done
+
+# 3. The example hooks, their backend rewritten to the demo app as README's
+# lifecycle example does (BACKEND_HOST=whoami BACKEND_PORT=8888).
+hook() { # hook APP EVENT [QUERY] prints the answer; fails on a non-2xx
+	local body status out
+	body="$(jq '(.execution.services[]?.ports[]? | select(has("external_ip"))) |= (.external_ip = "whoami" | .external_port = 8888)' \
+		"examples/hooks/$1-$2.json")"
+	out="$(mktemp)"
+	status="$(curl -sS -o "$out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+		-H 'Content-Type: application/json' --data-binary "$body" "$sidecar_url/v1/hooks${3:-}")"
+	cat "$out"
+	rm -f "$out"
+	[[ "$status" == 2* ]] || fail "$2 hook of $1: HTTP $status"
+}
+through_traefik() { curl -s -o /dev/null -w '%{http_code}' "$traefik_url$1/"; }
+answers_404() { [[ "$(through_traefik "$1")" == 404 ]]; }
+for app in notebook spark; do
+	hook "$app" prepare >/dev/null
+	answer="$(hook "$app" start '?wait=60s')"
+	[[ "$(jq -r .served <<<"$answer")" == true ]] || fail "start of $app: not served within 60s: $answer"
+	mapfile -t paths < <(jq -r '.routes[].path' <<<"$answer")
+	for path in "${paths[@]}"; do
+		body="$(curl -sS "$traefik_url$path/")"
+		[[ "$body" == "demo-notebook $path/"* ]] || fail "GET $traefik_url$path/: $body"
+		say "  $app: GET $traefik_url$path/ -> 200 \"${body%%$'\n'*}\""
+	done
+	hook "$app" stop >/dev/null
+	for path in "${paths[@]}"; do
+		wait_until 30 "404 for $path after the stop hook" answers_404 "$path"
+		say "  $app: after stop GET $traefik_url$path/ -> 404"
+	done
+done
+phase "hooks: prepare, start ?wait, 200 through Traefik, stop, 404 for notebook and spark"
+
+# 4. The integration suite against the containerized ensemble and Traefik.
+# Its backends run on this host; the Traefik container reaches the host at
+# the gateway of the compose network.
+if [[ "${E2E_SUITE:-1}" != 0 ]]; then
+	gateway="$(docker network inspect -f '{{ range .IPAM.Config }}{{ .Gateway }}{{ end }}' "${project}_default")"
+	[[ -n "${SIDECAR_BIN:-}" ]] || fail "set SIDECAR_BIN to the sidecar binary (make compose-e2e does)"
+	say "integration suite in external mode (HARNESS_BACKEND_HOST=$gateway; log: $log)"
+	set +e
+	ZK_SIDECAR_INTEGRATION=1 \
+		ZK_SIDECAR_ZK_ENDPOINTS="127.0.0.1:$ZK1_PORT,127.0.0.1:$ZK2_PORT,127.0.0.1:$ZK3_PORT" \
+		ZK_SIDECAR_TRAEFIK_URL="$traefik_url" ZK_SIDECAR_TRAEFIK_API_URL="$api_url" \
+		HARNESS_BACKEND_HOST="$gateway" \
+		go test -count=1 -timeout 30m -v ./integration/ >>"$log" 2>&1
+	rc=$?
+	set -e
+	grep -E '^(--- |ok|FAIL|PASS)' "$log" | sed 's/^/    /'
+	# Tests and subtests alike (a test whose subtests all skip passes).
+	printf 'compose-e2e: suite: %s passed, %s failed, %s skipped\n' "$(grep -cE '^ *--- PASS' "$log")" \
+		"$(grep -cE '^ *--- FAIL' "$log")" "$(grep -cE '^ *--- SKIP' "$log")"
+	[[ $rc -eq 0 ]] || fail "integration suite against the compose stack (see $log)"
+	phase "integration suite passed against the containerized stack"
+fi
+
+# 5. Down, and nothing left behind.
+if [[ "${E2E_KEEP:-}" != 1 ]]; then
+	"${compose[@]}" down -v --remove-orphans >>"$log" 2>&1 || fail "down -v failed"
+	left="$(leftovers)"
+	[[ -z "$left" ]] || fail "left behind after down -v: $left"
+	phase "down -v: no container, network or volume of project $project left"
+fi
+say "passed in $(since "$t0")"
