@@ -104,7 +104,7 @@ func (r *providersRun) mirrorLag(ctx context.Context, n int) ([]float64, error) 
 			return nil, err
 		}
 		for {
-			got, err := readyRevision(ctx, r.bb.URL())
+			got, err := mirrorRevision(ctx, r.bb.URL())
 			if err != nil {
 				return nil, err
 			}
@@ -133,8 +133,8 @@ func routerRevision(router string) (int64, error) {
 	return strconv.ParseInt(router[i+1:], 10, 64)
 }
 
-// readyRevision reads the mirror's revision from a sidecar's /readyz.
-func readyRevision(ctx context.Context, base string) (int64, error) {
+// mirrorRevision reads the mirror's revision from a sidecar's /readyz.
+func mirrorRevision(ctx context.Context, base string) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
 	if err != nil {
 		return 0, err

@@ -9,8 +9,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-
-	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/integration/stats"
 )
 
 var (
@@ -44,36 +42,21 @@ func (r *results) plotPaths(path string) error {
 		{secPaths, "redis", "Redis provider (plain client, MULTI/EXEC per route)", colRedis, draw.SquareGlyph{}},
 		{secFloor, r.floorVariant(), "floor: Traefik's rebuild on its own (static body)", colFloor, draw.RingGlyph{}},
 	} {
-		var med, all plotter.XYs
-		for _, size := range sizes {
-			xs := r.values(v.section, v.variant, size, "served")
-			if len(xs) == 0 {
-				continue
-			}
-			med = append(med, plotter.XY{X: float64(size), Y: stats.Median(xs) / 1000})
-			for _, x := range xs {
-				all = append(all, plotter.XY{X: float64(size), Y: x / 1000})
-				lo, hi = math.Min(lo, x/1000), math.Max(hi, x/1000)
-			}
-		}
-		if len(med) == 0 {
-			continue
-		}
-		line, points, err := plotter.NewLinePoints(med)
+		line, points, err := r.medianSeries(p, v.section, v.variant, sizes, v.c, v.shape)
 		if err != nil {
 			return err
 		}
-		line.Color, line.Width = v.c, vg.Points(1.5)
+		if line == nil {
+			continue
+		}
 		if v.section == secFloor {
 			line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		}
-		points.Color, points.Shape, points.Radius = v.c, v.shape, vg.Points(3.5)
-		sc, err := plotter.NewScatter(all)
-		if err != nil {
-			return err
+		for _, size := range sizes {
+			for _, x := range r.values(v.section, v.variant, size, "served") {
+				lo, hi = math.Min(lo, x/1000), math.Max(hi, x/1000)
+			}
 		}
-		sc.Color, sc.Shape, sc.Radius = v.c, draw.CrossGlyph{}, vg.Points(2.5)
-		p.Add(line, points, sc)
 		p.Legend.Add(v.label, line, points)
 	}
 	if hi == 0 {
