@@ -151,8 +151,8 @@ type TraefikOptions struct {
 	// Username and Password are the provider's digest credentials.
 	Username, Password string
 	// ExtraArgs are appended to the command line. They must leave the log
-	// at DEBUG level, in the default format, on stdout: StartTraefik reads
-	// its readiness from that log.
+	// at DEBUG level, in the default format or JSON, on stdout: StartTraefik
+	// reads its readiness from that log.
 	ExtraArgs []string
 	// Log, when set, also receives Traefik's output (the log file keeps it).
 	Log io.Writer
@@ -160,6 +160,10 @@ type TraefikOptions struct {
 	// provider instead of the ZooKeeper provider (Endpoints and RootKey
 	// are then unused).
 	HTTP *HTTPProviderOptions
+	// Redis, when set, makes Traefik read its configuration with the Redis
+	// provider from these servers (host:port) under RootKey instead of
+	// the ZooKeeper provider (Endpoints is then unused).
+	Redis []string
 }
 
 // HTTPProviderOptions configure Traefik's HTTP provider.
@@ -205,7 +209,7 @@ type Traefik struct {
 // wchc/wchp/wchs list only data watches, never the children watch Traefik
 // sets, so ZooKeeper cannot be asked.
 func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
-	if len(opts.Endpoints) == 0 && opts.HTTP == nil {
+	if len(opts.Endpoints) == 0 && opts.HTTP == nil && len(opts.Redis) == 0 {
 		return nil, errors.New("StartTraefik: no ZooKeeper endpoints")
 	}
 	if opts.RootKey == "" {
@@ -227,8 +231,11 @@ func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
 		return nil, err
 	}
 	t := &Traefik{dir: dir, logPath: filepath.Join(dir, "traefik.log"), webPort: ports[0], apiPort: ports[1], provider: "zookeeper"}
-	if opts.HTTP != nil {
+	switch {
+	case opts.HTTP != nil:
 		t.provider = "http"
+	case len(opts.Redis) > 0:
+		t.provider = "redis"
 	}
 	t.logFile, err = os.Create(t.logPath)
 	if err != nil {
@@ -247,9 +254,13 @@ func StartTraefik(ctx context.Context, opts TraefikOptions) (*Traefik, error) {
 		"--log.noColor=true",
 		"--providers.providersThrottleDuration=" + opts.Throttle.String(),
 	}
-	if opts.HTTP != nil {
+	switch {
+	case opts.HTTP != nil:
 		args = append(args, opts.HTTP.args()...)
-	} else {
+	case len(opts.Redis) > 0:
+		args = append(args, "--providers.redis.endpoints="+strings.Join(opts.Redis, ","),
+			"--providers.redis.rootKey="+opts.RootKey)
+	default:
 		args = append(args, "--providers.zookeeper.endpoints="+strings.Join(opts.Endpoints, ","),
 			"--providers.zookeeper.rootKey="+opts.RootKey)
 	}
@@ -302,7 +313,7 @@ func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
 		if !watching && opts.HTTP == nil {
 			watching = providerWatching(t.Logs(), opts.RootKey)
 			if !watching {
-				last = fmt.Errorf("ZooKeeper provider not watching %q yet (does the root znode exist?)", opts.RootKey)
+				last = fmt.Errorf("%s provider not watching %q yet (does the root exist?)", t.provider, opts.RootKey)
 			}
 		}
 		if apiUp && watching {
@@ -317,7 +328,7 @@ func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
 }
 
 // providerWatching reports whether Traefik's debug log shows a "List: <root>"
-// after its last "WatchTree: <root>". In Traefik v3.6 (pkg/provider/kv and
+// after its last "WatchTree: <root>" (any KV provider logs both). In Traefik v3.6 (pkg/provider/kv and
 // github.com/kvtools/zookeeper) the provider logs "WatchTree" when it asks
 // for the watch; the watch goroutine then calls ChildrenW on the root and
 // only after that call succeeded (the server registers a watch before it
@@ -326,7 +337,11 @@ func (t *Traefik) waitReady(ctx context.Context, opts TraefikOptions) error {
 // closed instead, no List follows, and a retry logs WatchTree again.
 func providerWatching(log, root string) bool {
 	w := strings.LastIndex(log, "> WatchTree: "+root+"\n")
-	return w >= 0 && strings.Contains(log[w:], "> List: "+root+"\n")
+	if w < 0 { // --log.format=json
+		w = strings.LastIndex(log, `"message":"WatchTree: `+root+`"`)
+		return w >= 0 && strings.Contains(log[w:], `"message":"List: `+root+`"`)
+	}
+	return strings.Contains(log[w:], "> List: "+root+"\n")
 }
 
 func (o *HTTPProviderOptions) args() []string {
@@ -357,7 +372,8 @@ func (o *HTTPProviderOptions) args() []string {
 func httpProviderLoaded(log string) bool {
 	for _, line := range strings.Split(log, "\n") {
 		fields := strings.Fields(line)
-		if slices.Contains(fields, "providerName=http") && strings.Contains(line, "> Configuration received") {
+		if slices.Contains(fields, "providerName=http") && strings.Contains(line, "> Configuration received") ||
+			strings.Contains(line, `"providerName":"http"`) && strings.Contains(line, `"message":"Configuration received"`) {
 			return true
 		}
 	}

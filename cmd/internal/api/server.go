@@ -163,30 +163,12 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// ReadyResponse is the body of /readyz.
-type ReadyResponse struct {
-	Status string `json:"status"`
-	// Mirror describes the copy GET /v1/traefik serves, which stays
-	// served while ZooKeeper is unreachable.
-	Mirror *MirrorStatus `json:"mirror,omitempty"`
-}
-
-// MirrorStatus is the mirror's revision and age in /readyz.
-type MirrorStatus struct {
-	Loaded   bool  `json:"loaded"`
-	Revision int64 `json:"revision"`
-	Routes   int   `json:"routes"`
-	// AgeSeconds is how long the mirror may have missed changes: 0 while
-	// it follows ZooKeeper.
-	AgeSeconds float64 `json:"age_seconds"`
-}
-
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
-	resp := ReadyResponse{Status: "ready"}
+	resp := apiv1.ReadyResponse{Status: "ready"}
 	if m := s.opts.Mirror; m != nil {
-		resp.Mirror = &MirrorStatus{}
+		resp.Mirror = &apiv1.MirrorStatus{}
 		if snap := m.Snapshot(); snap != nil {
-			resp.Mirror = &MirrorStatus{Loaded: true, Revision: snap.Revision, Routes: snap.Routes(), AgeSeconds: max(m.Age(), 0).Seconds()}
+			resp.Mirror = &apiv1.MirrorStatus{Loaded: true, Revision: snap.Revision, Routes: snap.Routes(), AgeSeconds: max(m.Age(), 0).Seconds()}
 		}
 	}
 	status := http.StatusOK

@@ -55,7 +55,7 @@ func (b *bench) hooksFor(s *harness.Sidecar) *hooks {
 // startSidecar runs the sidecar binary on its own Traefik root and state
 // root. Garbage collection is pushed out of the run (--gc-quiet-window=1h):
 // a collection mid-measurement would add a reload of its own.
-func (b *bench) startSidecar(ctx context.Context, servers []string, root string) (*harness.Sidecar, error) {
+func (b *bench) startSidecar(ctx context.Context, servers []string, root string, extra ...string) (*harness.Sidecar, error) {
 	return harness.StartSidecar(ctx, harness.SidecarOptions{
 		Binary:    b.sidecar,
 		Servers:   servers,
@@ -63,7 +63,7 @@ func (b *bench) startSidecar(ctx context.Context, servers []string, root string)
 		StateRoot: "/" + root + "-state",
 		Token:     b.token,
 		KeySecret: b.secret,
-		Args:      []string{"--gc-quiet-window=1h", "--log-level=warn"},
+		Args:      append([]string{"--gc-quiet-window=1h", "--log-level=warn"}, extra...),
 	})
 }
 

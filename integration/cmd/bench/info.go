@@ -94,3 +94,17 @@ func sidecarVersion(bin string) string {
 	}
 	return strings.Join(strings.Fields(strings.SplitN(string(out), "\n", 2)[0]), " ")
 }
+
+// redisVersion is redis-server's version line, e.g. "v=7.0.15".
+func redisVersion() string {
+	out, err := exec.Command("redis-server", "--version").Output()
+	if err != nil {
+		return "unknown"
+	}
+	for _, f := range strings.Fields(string(out)) {
+		if strings.HasPrefix(f, "v=") {
+			return strings.TrimPrefix(f, "v=")
+		}
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,8 +49,15 @@ type config struct {
 	burstClients    int
 	overheadOnly    bool
 	pprof           string // directory for Traefik CPU profiles, or ""
-	httpOnly        bool   // only the HTTP-provider path
-	httpAt          []int  // its sizes
+	// The providers phase: its sizes, the sizes its targets are judged
+	// at, and how long idle cost and routing cost are sampled.
+	providersAt              []int
+	targetSmall, targetLarge int
+	idleFor, routingFor      time.Duration
+	lagSamples               int
+	skipZooKeeperPaths       bool
+	httpOnly                 bool  // only the HTTP-provider path
+	httpAt                   []int // its sizes
 }
 
 // largeReps caps the repetitions at sizes above the ratio size: they only
@@ -69,9 +78,11 @@ func main() {
 	quick := flag.Bool("quick", false, "small sizes, for development (results are not comparable with a full run)")
 	reps := flag.Int("reps", 5, "repetitions of every hook → served and stop → 404 measurement (medians are reported)")
 	throttle := flag.Duration("throttle", 100*time.Millisecond, "Traefik's providers.providersThrottleDuration")
-	budget := flag.Duration("budget", 18*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
+	budget := flag.Duration("budget", 50*time.Minute, "time budget: repetitions that would not fit are skipped (and reported)")
 	overheadOnly := flag.Bool("overhead-only", false, "run only the overhead and memory phase, print its figures and write nothing (for profiling)")
 	replot := flag.Bool("replot", false, "only redraw the plots in -out from its results.csv (same sizes as the run that wrote it)")
+	providersAt := flag.String("providers-at", "", "comma-separated sizes of the providers phase instead of the default ones (e.g. 10000 with -providers-only -pprof)")
+	providersOnly := flag.Bool("providers-only", false, "run only the providers phase (HTTP provider, Redis, floor), for development")
 	httpOnly := flag.Bool("http-provider", false, "run only the HTTP-provider path (two replicas, Traefik polling GET /v1/traefik) at 100 / 1,000 / 10,000 routes, with and without the default certificate, and write <out>/http-provider.md")
 	pprofDir := flag.String("pprof", "", "write CPU profiles of both Traefiks during the second hook → served repetition at the ratio size into this directory")
 	flag.Parse()
@@ -80,13 +91,26 @@ func main() {
 		servedAt: []int{100, 1000, 5000}, ratioAt: 1000, stopAt: 1000,
 		overheadAt: []int{0, 1000, 10000}, overheadSamples: 1000,
 		burstHooks: 1000, burstClients: 32, overheadOnly: *overheadOnly, pprof: *pprofDir,
-		httpOnly: *httpOnly, httpAt: []int{100, 1000, 10000},
+		providersAt: []int{100, 1000, 10000, 20000}, targetSmall: 1000, targetLarge: 10000,
+		idleFor: 12 * time.Second, routingFor: 3 * time.Second, lagSamples: 50,
+		skipZooKeeperPaths: *providersOnly,
+		httpOnly:           *httpOnly, httpAt: []int{100, 1000, 10000},
 	}
 	if *quick {
 		cfg.httpAt = []int{20, 100, 300}
 		cfg.servedAt, cfg.ratioAt, cfg.stopAt = []int{20, 100, 300}, 100, 100
 		cfg.overheadAt, cfg.overheadSamples = []int{0, 100, 1000}, 50
 		cfg.burstHooks = 200
+		cfg.providersAt, cfg.targetSmall, cfg.targetLarge = []int{20, 100, 300}, 100, 300
+		cfg.idleFor, cfg.routingFor, cfg.lagSamples = 5*time.Second, time.Second, 20
+	}
+	if *providersAt != "" {
+		sizes, err := parseSizes(*providersAt)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -providers-at:", err)
+			os.Exit(2)
+		}
+		cfg.providersAt = sizes
 	}
 	if *replot {
 		if err := redraw(cfg); err != nil {
@@ -144,8 +168,10 @@ func run(cfg config, sidecarBin string) error {
 		progress("=== %s done in %s", name, time.Since(start).Round(time.Second))
 		return err
 	}
-	if err := phase("sidecar overhead and memory", func() error { return b.overhead(ctx) }); err != nil {
-		return err
+	if !cfg.skipZooKeeperPaths {
+		if err := phase("sidecar overhead and memory", func() error { return b.overhead(ctx) }); err != nil {
+			return err
+		}
 	}
 	if cfg.overheadOnly {
 		return nil
@@ -163,10 +189,15 @@ func run(cfg config, sidecarBin string) error {
 		return err
 	}
 	defer conn.Close()
-	if err := phase("hook → served (sidecar vs baseline) and stop → 404", func() error { return b.served(ctx, ens, conn) }); err != nil {
-		return err
+	if !cfg.skipZooKeeperPaths {
+		if err := phase("hook → served (sidecar vs baseline) and stop → 404", func() error { return b.served(ctx, ens, conn) }); err != nil {
+			return err
+		}
+		if err := phase("burst", func() error { return b.burst(ctx, ens, conn) }); err != nil {
+			return err
+		}
 	}
-	if err := phase("burst", func() error { return b.burst(ctx, ens, conn) }); err != nil {
+	if err := phase("providers: HTTP provider, Redis provider, Traefik's floor", func() error { return b.providers(ctx, ens) }); err != nil {
 		return err
 	}
 	res.info.Took = time.Since(began)
@@ -178,7 +209,7 @@ func run(cfg config, sidecarBin string) error {
 	if err := res.write(cfg.out, report); err != nil {
 		return err
 	}
-	progress("wrote %s/results.csv, %s/hook-to-served.svg, %s/overhead.svg and %s/README.md", cfg.out, cfg.out, cfg.out, cfg.out)
+	progress("wrote %s/results.csv, its plots and %s/README.md", cfg.out, cfg.out)
 	return nil
 }
 
@@ -186,4 +217,17 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// parseSizes reads "100,1000" as route counts.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a route count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

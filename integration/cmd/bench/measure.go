@@ -47,7 +47,8 @@ func (b *bench) measure(ctx context.Context, section, variant string, size, rep 
 		mctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 		p0 := packetsNow(b.res.servers)
 		cpu0, cpuErr0 := cpuTicks(o.traefik().Pid())
-		if b.cfg.pprof != "" && size == b.cfg.ratioAt && rep == 2 {
+		if b.cfg.pprof != "" && rep == 2 && (size == b.cfg.ratioAt && (section == secServed || section == secServedLeader) ||
+			size == b.cfg.targetLarge && (section == secPaths || section == secFloor)) {
 			b.profileTraefik(ctx, o, section, variant, size)
 		}
 		t0 := time.Now()
@@ -121,7 +122,9 @@ func (b *bench) servedRecord(section, variant string, size, present, rep int, o 
 				firstList = e.at.Sub(t0)
 			}
 		case "config":
-			if firstList >= 0 && firstConfig < 0 {
+			// A KV provider's configuration follows its walk; the HTTP
+			// provider's follows its fetch, and it walks nothing.
+			if (firstList >= 0 || o.http != nil) && firstConfig < 0 {
 				firstConfig = e.at.Sub(t0)
 			}
 		}

@@ -25,6 +25,9 @@ func redraw(cfg config) error {
 	if err := r.plotServed(filepath.Join(cfg.out, "hook-to-served.svg")); err != nil {
 		return err
 	}
+	if err := r.plotPaths(filepath.Join(cfg.out, "providers.svg")); err != nil {
+		return err
+	}
 	return r.plotOverhead(filepath.Join(cfg.out, "overhead.svg"))
 }
 
@@ -92,32 +95,13 @@ func (r *results) plotServed(path string) error {
 		{"sidecar", "sidecar: directories hold \"true\", one multi with its kick", colSidecar, draw.CircleGlyph{}},
 		{"baseline", "baseline: generic KV client, empty directories, separate kick", colBaseline, draw.SquareGlyph{}},
 	} {
-		var med, all plotter.XYs
-		for _, size := range r.cfg.servedAt {
-			xs := r.values(secServed, v.name, size, "served")
-			if len(xs) == 0 {
-				continue
-			}
-			med = append(med, plotter.XY{X: float64(size), Y: stats.Median(xs) / 1000})
-			for _, x := range xs {
-				all = append(all, plotter.XY{X: float64(size), Y: x / 1000})
-			}
+		line, points, err := r.medianSeries(p, secServed, v.name, r.cfg.servedAt, v.c, v.shape)
+		if err != nil {
+			return err
 		}
-		if len(med) == 0 {
+		if line == nil {
 			continue
 		}
-		line, points, err := plotter.NewLinePoints(med)
-		if err != nil {
-			return err
-		}
-		line.Color, line.Width = v.c, vg.Points(1.5)
-		points.Color, points.Shape, points.Radius = v.c, v.shape, vg.Points(3.5)
-		sc, err := plotter.NewScatter(all)
-		if err != nil {
-			return err
-		}
-		sc.Color, sc.Shape, sc.Radius = v.c, draw.CrossGlyph{}, vg.Points(2.5)
-		p.Add(line, points, sc)
 		p.Legend.Add(v.label, line, points)
 	}
 	// Ratio labels above the sidecar points.
@@ -247,4 +231,37 @@ func maxOf(v plotter.Values) float64 {
 		m = math.Max(m, x)
 	}
 	return m
+}
+
+// medianSeries adds to p the medians of section's variant over sizes as a
+// line with points, and every run as a cross (seconds). The line and the
+// points are nil when nothing was measured.
+func (r *results) medianSeries(p *plot.Plot, section, variant string, sizes []int, c color.Color, shape draw.GlyphDrawer) (*plotter.Line, *plotter.Scatter, error) {
+	var med, all plotter.XYs
+	for _, size := range sizes {
+		xs := r.values(section, variant, size, "served")
+		if len(xs) == 0 {
+			continue
+		}
+		med = append(med, plotter.XY{X: float64(size), Y: stats.Median(xs) / 1000})
+		for _, x := range xs {
+			all = append(all, plotter.XY{X: float64(size), Y: x / 1000})
+		}
+	}
+	if len(med) == 0 {
+		return nil, nil, nil
+	}
+	line, points, err := plotter.NewLinePoints(med)
+	if err != nil {
+		return nil, nil, err
+	}
+	line.Color, line.Width = c, vg.Points(1.5)
+	points.Color, points.Shape, points.Radius = c, shape, vg.Points(3.5)
+	sc, err := plotter.NewScatter(all)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc.Color, sc.Shape, sc.Radius = c, draw.CrossGlyph{}, vg.Points(2.5)
+	p.Add(line, points, sc)
+	return line, points, nil
 }

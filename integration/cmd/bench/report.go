@@ -101,6 +101,78 @@ func (r *results) report() string {
 		r.info.commitString(), r.info.Began.UTC().Format("2006-01-02 15:04 MST"), r.info.CPUs, r.info.MemTotal,
 		r.info.ZooKeeper, r.info.Traefik, r.cfg.throttle, r.info.Took.Round(time.Second), quick)
 
+	if !r.cfg.skipZooKeeperPaths {
+		r.reportZooKeeper(w, s)
+	}
+	if len(r.cfg.providersAt) > 0 {
+		w("\n")
+		r.reportPaths(w)
+	}
+	for _, n := range r.notes {
+		w("\nNote: %s.\n", n)
+	}
+	if r.serviceMissing > 0 {
+		w("\nTraefik logged %d times that a router's service did not exist: routes created while Traefik walked the tree, "+
+			"whose router it read before their service existed; the next walk serves them, so this is harmless.\n", r.serviceMissing)
+	}
+	if r.traefikErrors > 0 || r.discarded > 0 || r.traefikRestarts > 0 {
+		w("\nDisturbances: %d measurement attempts discarded and repeated because Traefik's ZooKeeper session broke "+
+			"meanwhile (Traefik uses a fixed 3 s session timeout) or its provider stopped reacting; %d Traefik restarts; "+
+			"%d session/provider problems, warnings or errors in Traefik's logs.\n", r.discarded, r.traefikRestarts, r.traefikErrors)
+	}
+	return b.String()
+}
+
+// walkStats are the medians of one layout's hook → served measurements.
+type walkStats struct {
+	served, walkStarted, configReceived, requests, cpu float64
+}
+
+func (w walkStats) walk() float64 { return w.configReceived - w.walkStarted }
+
+func (w walkStats) fixed() float64 { return w.served - w.walk() }
+
+func (w walkStats) perRequest() float64 { return w.walk() / w.requests }
+
+// walkComparison is sidecar against baseline in one section at the ratio size.
+type walkComparison struct{ sidecar, baseline walkStats }
+
+func (c walkComparison) ratio() float64 { return c.sidecar.served / c.baseline.served }
+
+// atBaselineCost is the ratio the sidecar's request count would give if
+// each of Traefik's requests cost what it cost in the baseline's walk.
+func (c walkComparison) atBaselineCost() float64 {
+	scaled := c.baseline.walk() * c.sidecar.requests / c.baseline.requests
+	return (c.sidecar.fixed() + scaled) / c.baseline.served
+}
+
+func (r *results) walkOf(section string) walkComparison {
+	at := func(variant string) walkStats {
+		m := func(metric string) float64 { return medianOr(r.values(section, variant, r.cfg.ratioAt, metric)) }
+		return walkStats{served: m("served"), walkStarted: m("walk_started"), configReceived: m("config_received"),
+			requests: m("zk_requests"), cpu: m("traefik_cpu")}
+	}
+	return walkComparison{sidecar: at("sidecar"), baseline: at("baseline")}
+}
+
+// readFrom says which ZooKeeper server the section's Traefiks read from.
+func readFrom(section string) string {
+	if section == secServedLeader {
+		return "the leader"
+	}
+	return "a follower"
+}
+
+func micros(ms float64) string {
+	if math.IsNaN(ms) || math.IsInf(ms, 0) {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f µs", ms*1000)
+}
+
+// reportZooKeeper is the ZooKeeper provider's part of the report: its
+// targets and sections 1 to 5.
+func (r *results) reportZooKeeper(w func(format string, args ...any), s summary) {
 	w("#### Targets\n\n")
 	w("| target | measured | verdict |\n|---|---:|---|\n")
 	for _, sec := range []string{secServed, secServedLeader} {
@@ -208,64 +280,4 @@ func (r *results) report() string {
 		w("| median | min | max | hook answered (median) |\n|---:|---:|---:|---:|\n| %s | %s | %s | %s |\n",
 			secs(stats.Median(stop)), secs(stop[0]), secs(stop[len(stop)-1]), millis(medianOr(r.values(secStop, "sidecar", r.cfg.stopAt, "write"))))
 	}
-	for _, n := range r.notes {
-		w("\nNote: %s.\n", n)
-	}
-	if r.serviceMissing > 0 {
-		w("\nTraefik logged %d times that a router's service did not exist: routes created while Traefik walked the tree, "+
-			"whose router it read before their service existed; the next walk serves them, so this is harmless.\n", r.serviceMissing)
-	}
-	if r.traefikErrors > 0 || r.discarded > 0 || r.traefikRestarts > 0 {
-		w("\nDisturbances: %d measurement attempts discarded and repeated because Traefik's ZooKeeper session broke "+
-			"meanwhile (Traefik uses a fixed 3 s session timeout) or its provider stopped reacting; %d Traefik restarts; "+
-			"%d session/provider problems, warnings or errors in Traefik's logs.\n", r.discarded, r.traefikRestarts, r.traefikErrors)
-	}
-	return b.String()
-}
-
-// walkStats are the medians of one layout's hook → served measurements.
-type walkStats struct {
-	served, walkStarted, configReceived, requests, cpu float64
-}
-
-func (w walkStats) walk() float64 { return w.configReceived - w.walkStarted }
-
-func (w walkStats) fixed() float64 { return w.served - w.walk() }
-
-func (w walkStats) perRequest() float64 { return w.walk() / w.requests }
-
-// walkComparison is sidecar against baseline in one section at the ratio size.
-type walkComparison struct{ sidecar, baseline walkStats }
-
-func (c walkComparison) ratio() float64 { return c.sidecar.served / c.baseline.served }
-
-// atBaselineCost is the ratio the sidecar's request count would give if
-// each of Traefik's requests cost what it cost in the baseline's walk.
-func (c walkComparison) atBaselineCost() float64 {
-	scaled := c.baseline.walk() * c.sidecar.requests / c.baseline.requests
-	return (c.sidecar.fixed() + scaled) / c.baseline.served
-}
-
-func (r *results) walkOf(section string) walkComparison {
-	at := func(variant string) walkStats {
-		m := func(metric string) float64 { return medianOr(r.values(section, variant, r.cfg.ratioAt, metric)) }
-		return walkStats{served: m("served"), walkStarted: m("walk_started"), configReceived: m("config_received"),
-			requests: m("zk_requests"), cpu: m("traefik_cpu")}
-	}
-	return walkComparison{sidecar: at("sidecar"), baseline: at("baseline")}
-}
-
-// readFrom says which ZooKeeper server the section's Traefiks read from.
-func readFrom(section string) string {
-	if section == secServedLeader {
-		return "the leader"
-	}
-	return "a follower"
-}
-
-func micros(ms float64) string {
-	if math.IsNaN(ms) || math.IsInf(ms, 0) {
-		return "–"
-	}
-	return fmt.Sprintf("%.0f µs", ms*1000)
 }

@@ -22,6 +22,16 @@ const (
 	secMemory       = "memory"
 	secBurst        = "burst"
 	secCycle        = "reload_cycle"
+	// The providers phase: hook → served and stop → 404 through Traefik's
+	// HTTP provider (variant http) and its Redis provider (redis);
+	// Traefik's rebuild on its own (floor-*); mirror lag; idle cost,
+	// memory and body size; routing cost per request.
+	secPaths     = "provider_served"
+	secPathsStop = "provider_stop_to_404"
+	secFloor     = "traefik_floor"
+	secLag       = "mirror_lag"
+	secFootprint = "footprint"
+	secRouting   = "routing"
 )
 
 // sectionTitle names sections in notes and file names.
@@ -29,6 +39,9 @@ var sectionTitle = map[string]string{
 	secServed:       "hook-to-served",
 	secServedLeader: "hook-to-served-leader",
 	secStop:         "stop-to-404",
+	secPaths:        "provider-served",
+	secPathsStop:    "provider-stop-to-404",
+	secFloor:        "floor",
 }
 
 // Targets the sidecar is held to: hook → served at the ratio size at most a
@@ -75,6 +88,7 @@ type runInfo struct {
 	Go        string
 	Traefik   string
 	ZooKeeper string
+	Redis     string
 	Sidecar   string
 }
 
@@ -92,6 +106,8 @@ type results struct {
 	discarded        int
 	serviceMissing   int
 	notes            []string
+	// deliversCert: the sidecar's body names a default certificate.
+	deliversCert bool
 }
 
 func (r *results) add(s sample) { r.samples = append(r.samples, s) }
@@ -104,6 +120,11 @@ func (r *results) values(section, variant string, routes int, metric string) []f
 		}
 	}
 	return out
+}
+
+// med is the median of values (NaN when there is none).
+func (r *results) med(section, variant string, routes int, metric string) float64 {
+	return medianOr(r.values(section, variant, routes, metric))
 }
 
 // memoryPresent is how many routes the sidecar owned when its RSS was read.
@@ -132,10 +153,15 @@ func (r *results) write(out, report string) error {
 	if err := r.writeCSV(filepath.Join(out, "results.csv")); err != nil {
 		return err
 	}
-	if err := r.plotServed(filepath.Join(out, "hook-to-served.svg")); err != nil {
-		return err
+	if !r.cfg.skipZooKeeperPaths {
+		if err := r.plotServed(filepath.Join(out, "hook-to-served.svg")); err != nil {
+			return err
+		}
+		if err := r.plotOverhead(filepath.Join(out, "overhead.svg")); err != nil {
+			return err
+		}
 	}
-	if err := r.plotOverhead(filepath.Join(out, "overhead.svg")); err != nil {
+	if err := r.plotPaths(filepath.Join(out, "providers.svg")); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(out, "README.md"), []byte(r.readme(report)), 0o644)

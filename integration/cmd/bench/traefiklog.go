@@ -78,10 +78,12 @@ func (o *traefikObs) classify(line []byte, now time.Time) {
 		o.events = append(o.events, logEvent{kind: kind, at: now, line: string(head)})
 	}
 	switch {
-	case bytes.HasSuffix(bytes.TrimSpace(line), []byte("> List: "+o.root)):
+	case bytes.HasSuffix(bytes.TrimSpace(line), []byte("> List: "+o.root)) ||
+		bytes.Contains(head, []byte(`"message":"List: `+o.root+`"`)):
 		o.lists++
 		add("list")
-	case bytes.Contains(head, []byte("> Configuration received")):
+	case bytes.Contains(head, []byte("> Configuration received")) ||
+		bytes.Contains(line, []byte(`"message":"Configuration received"`)):
 		o.configs++
 		add("config")
 	default:
@@ -92,13 +94,18 @@ func (o *traefikObs) classify(line []byte, now time.Time) {
 				return
 			}
 		}
-		if bytes.Contains(head, []byte("does not exist")) && bytes.Contains(head, []byte("the service")) {
+		// The same with the Redis provider: its listing is a SCAN over
+		// several requests, not a snapshot, so a route written meanwhile
+		// can be read without its service.
+		if bytes.Contains(head, []byte("does not exist")) && bytes.Contains(head, []byte("the service")) ||
+			bytes.Contains(head, []byte("router must have either a service or child routers")) {
 			o.serviceMissing++
 			return
 		}
 		// The API dashboard's assets are not in Traefik's Go module: this
 		// error is logged on every reload and means nothing here.
-		if (bytes.Contains(head, []byte(" ERR ")) || bytes.Contains(head, []byte(" WRN "))) &&
+		if (bytes.Contains(head, []byte(" ERR ")) || bytes.Contains(head, []byte(" WRN ")) ||
+			bytes.Contains(head, []byte(`"level":"error"`)) || bytes.Contains(head, []byte(`"level":"warn"`))) &&
 			!bytes.Contains(head, []byte("Error appending dashboard")) &&
 			!bytes.Contains(head, []byte("can reject some encoded characters")) {
 			add("error")
