@@ -47,19 +47,22 @@ fail() {
 # A free TCP port on the host for each published port, so the run never
 # collides with a stack or test already running here; below the kernel's
 # ephemeral range (32768 and up), where outgoing connections take theirs.
-free_port() {
+used_ports=" "
+free_port() { # free_port VAR
 	local p
 	while :; do
 		p=$((20000 + RANDOM % 12000))
-		if ! ss -Htln "sport = :$p" | grep -q . && [[ " ${used_ports:-} " != *" $p "* ]]; then
-			used_ports="${used_ports:-} $p"
-			echo "$p"
+		if [[ "$used_ports" != *" $p "* ]] && ! ss -Htln "sport = :$p" | grep -q .; then
+			used_ports+="$p "
+			printf -v "$1" '%s' "$p"
+			export "${1?}"
 			return
 		fi
 	done
 }
-export TRAEFIK_WEB_PORT="$(free_port)" TRAEFIK_API_PORT="$(free_port)" SIDECAR_PORT="$(free_port)"
-export ZK1_PORT="$(free_port)" ZK2_PORT="$(free_port)" ZK3_PORT="$(free_port)"
+for var in TRAEFIK_WEB_PORT TRAEFIK_API_PORT SIDECAR_PORT ZK1_PORT ZK2_PORT ZK3_PORT; do
+	free_port "$var"
+done
 traefik_url="http://127.0.0.1:$TRAEFIK_WEB_PORT"
 api_url="http://127.0.0.1:$TRAEFIK_API_PORT"
 sidecar_url="http://127.0.0.1:$SIDECAR_PORT"
