@@ -30,7 +30,6 @@ import math
 import os
 import random
 import re
-import socket
 import ssl
 import time
 import urllib.error
@@ -42,7 +41,7 @@ from typing import (Any, Callable, Dict, Iterable, List, Mapping, NamedTuple,
 __all__ = [
     "Client", "RetryPolicy", "Route", "HookResult", "PlanEntry", "SyncResult",
     "SidecarError", "BadRequest", "Unauthorized", "NotFound", "PayloadTooLarge",
-    "Unavailable", "ServerError", "TransportError", "ConfigError",
+    "Unavailable", "ServerError", "TransportError", "TLSError", "ConfigError",
     "execution_body", "prepare_body", "start_body", "stop_body", "resync_body",
     "read_token", "ssl_context", "parse_retry_after", "retry_delay", "locate",
     "environ_config", "NO_RETRY",
@@ -113,6 +112,13 @@ class ServerError(SidecarError):
 
 class TransportError(SidecarError):
     """No HTTP answer: connection refused or reset, or the timeout passed."""
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed: the sidecar's certificate did not verify
+    (wrong CA, wrong host name, expired), the sidecar refused ours or
+    closed the handshake, or it does not speak TLS. Never retried: only a
+    change of certificates or configuration helps."""
 
 
 _ERRORS_BY_STATUS = {400: BadRequest, 401: Unauthorized, 404: NotFound,
@@ -686,7 +692,7 @@ class Client:
             try:
                 answer = self._transport(request, self.timeout)
             except TransportError as e:
-                if not policy.retry_transport_errors:
+                if not policy.retry_transport_errors or isinstance(e, TLSError):
                     raise
                 error = e  # type: SidecarError
             else:
@@ -728,11 +734,21 @@ def _urllib_transport(context: Optional[ssl.SSLContext]) -> Transport:
             finally:
                 e.close()
         except urllib.error.URLError as e:
-            raise TransportError(0, "{} {}: {}".format(request.get_method(), request.full_url, e.reason)) from e
-        except (socket.timeout, ConnectionError, ssl.SSLError, OSError) as e:
-            raise TransportError(0, "{} {}: {}".format(request.get_method(), request.full_url, e)) from e
+            raise _transport_error(request, e.reason) from e
+        except OSError as e:  # timeouts, resets and TLS errors while reading the answer
+            raise _transport_error(request, e) from e
 
     return send
+
+
+def _transport_error(request: urllib.request.Request, reason: Any) -> TransportError:
+    # Every ssl.SSLError is a TLSError, an EOF in the handshake included:
+    # under TLS 1.3 a server that refuses the client's certificate often
+    # shows only as that, and retrying it for the whole budget helps nobody.
+    message = "{} {}: {}".format(request.get_method(), request.full_url, reason)
+    if isinstance(reason, ssl.SSLError):
+        return TLSError(0, message)
+    return TransportError(0, message)
 
 
 def _headers(message: Any) -> Dict[str, str]:
