@@ -146,21 +146,29 @@ func (s *Server) MetricsHandler() http.Handler {
 }
 
 // auth checks the bearer token in constant time (over fixed-length hashes,
-// so the token's length does not leak either). The scheme's name is
-// case-insensitive and may be followed by several spaces (RFC 9110, 11.1).
+// so the token's length does not leak either).
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		given = strings.TrimLeft(given, " ")
-		ok := strings.EqualFold(scheme, "Bearer")
-		hash := sha256.Sum256([]byte(given))
+		hash, ok := bearerHash(r)
 		if !ok || subtle.ConstantTimeCompare(hash[:], s.tokenHash[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
-			writeJSON(w, http.StatusUnauthorized, ErrorResponse{Error: "missing or wrong bearer token", Field: "Authorization"})
+			unauthorized(w)
 			return
 		}
 		next(w, r)
 	}
+}
+
+// bearerHash is the SHA-256 of the request's bearer token; ok is false
+// when the scheme is not Bearer. The scheme's name is case-insensitive and
+// may be followed by several spaces (RFC 9110, 11.1).
+func bearerHash(r *http.Request) (hash [sha256.Size]byte, ok bool) {
+	scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return sha256.Sum256([]byte(strings.TrimLeft(given, " "))), strings.EqualFold(scheme, "Bearer")
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
+	writeJSON(w, http.StatusUnauthorized, ErrorResponse{Error: "missing or wrong bearer token", Field: "Authorization"})
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
