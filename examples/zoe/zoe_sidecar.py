@@ -352,8 +352,11 @@ def execution_body(execution: Any, with_backends: bool) -> JSON:
     or a resync) each port carries where it runs, and a proxied port that
     is not published (its service is not running: ``external_ip`` is None)
     is left out, so its route is removed; services left without ports are
-    dropped. Without it (a prepare) every proxied port is listed.
+    dropped. Without it (a prepare) every proxied port is listed. A
+    mapping is taken as an already built ``execution`` object, unchanged.
     """
+    if isinstance(execution, Mapping):
+        return dict(execution)
     services = []
     for service in execution.services:
         ports = []
@@ -399,13 +402,6 @@ def resync_body(executions: Iterable[Any]) -> JSON:
     ones (an empty list stops every route).
     """
     return {"executions": [execution_body(e, with_backends=True) for e in executions]}
-
-
-def _as_execution_body(execution: Any, with_backends: bool) -> JSON:
-    # A mapping is taken as an already built hook execution.
-    if isinstance(execution, Mapping):
-        return dict(execution)
-    return execution_body(execution, with_backends)
 
 
 # ---------------------------------------------------------------- configuration
@@ -606,8 +602,7 @@ class Client:
     def prepare(self, execution: Any) -> HookResult:
         """Keys, paths and ``REVERSE_PROXY_PATH_<port>`` of every proxied
         port, before the containers exist. Writes nothing."""
-        body = {"event": "prepare", "execution": _as_execution_body(execution, False)}
-        return self._hook(body, "")
+        return self._hook(prepare_body(execution), "")
 
     def start(self, execution: Any, wait: Optional[float] = None) -> HookResult:
         """Publish the execution's routes (idempotent: post it again when
@@ -616,8 +611,7 @@ class Client:
         with ``served`` True, or when ``wait`` passes, with ``served``
         False; it needs the sidecar's ``--traefik-api-url``. Make
         ``timeout`` longer than ``wait``."""
-        body = {"event": "start", "execution": _as_execution_body(execution, True)}
-        return self._hook(body, _wait_query(wait))
+        return self._hook(start_body(execution), _wait_query(wait))
 
     def stop(self, execution_id: ExecutionID, wait: Optional[float] = None) -> HookResult:
         """Make the execution's routes unreachable; lists them. An unknown
@@ -646,9 +640,8 @@ class Client:
         of running executions (Zoe ``Execution`` objects or built bodies):
         routes of executions not listed are removed. With ``dry_run`` only
         the plan is returned."""
-        body = {"executions": [_as_execution_body(e, True) for e in executions]}
         query = "?dry_run=true" if dry_run else ""
-        return SyncResult.from_json(self._json(self._call("PUT", "/v1/executions" + query, body)))
+        return SyncResult.from_json(self._json(self._call("PUT", "/v1/executions" + query, resync_body(executions))))
 
     def ready(self) -> bool:
         """Whether the sidecar is up and its ZooKeeper session is live."""
