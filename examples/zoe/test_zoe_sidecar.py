@@ -571,6 +571,14 @@ class TLSTest(unittest.TestCase):
         self.addCleanup(httpd.shutdown)
         return "https://127.0.0.1:{}".format(httpd.server_address[1])
 
+    def refused(self) -> List[Dict[str, str]]:
+        """TLS settings the server of serve() refuses in the handshake."""
+        return [
+            dict(ca_file=self.path("ca.pem")),  # no client certificate
+            dict(ca_file=self.path("other-ca.pem"), cert_file=self.path("client.pem"),
+                 key_file=self.path("client.key")),  # server not trusted
+        ]
+
     def test_mutual_tls_handshake(self) -> None:
         url = self.serve()
         fast = dict(timeout=5.0, retry=zs.NO_RETRY)
@@ -578,12 +586,7 @@ class TLSTest(unittest.TestCase):
                                   cert_file=self.path("client.pem"), key_file=self.path("client.key"), **fast)
         self.assertEqual(c.routes(), [])
         self.assertEqual(self.seen, ["Bearer tls-token"])
-        refused = [
-            dict(ca_file=self.path("ca.pem")),  # no client certificate
-            dict(ca_file=self.path("other-ca.pem"), cert_file=self.path("client.pem"),
-                 key_file=self.path("client.key")),  # server not trusted
-        ]
-        for tls in refused:
+        for tls in self.refused():
             with self.subTest(**tls):
                 c = zs.Client.from_config(url, self.path("token"), **tls, **fast)
                 with self.assertRaises(zs.TransportError):
@@ -595,12 +598,7 @@ class TLSTest(unittest.TestCase):
         # retry budget, as a TLSError.
         url = self.serve()
         slept = []  # type: List[float]
-        refused = [
-            dict(ca_file=self.path("ca.pem")),  # no client certificate
-            dict(ca_file=self.path("other-ca.pem"), cert_file=self.path("client.pem"),
-                 key_file=self.path("client.key")),  # server not trusted
-        ]
-        for tls in refused:
+        for tls in self.refused():
             with self.subTest(**tls):
                 c = zs.Client.from_config(url, self.path("token"), **tls, timeout=5.0,
                                           retry=zs.RetryPolicy(), sleep=slept.append)
