@@ -187,7 +187,7 @@ func (f *Follower) fullLoad() error {
 	if err := r.store.Sync(r.layout.stateRoot); err != nil {
 		return err
 	}
-	_, first, _, err := r.readRevision()
+	first, _, err := r.readRevision()
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (f *Follower) fullLoad() error {
 	if err != nil {
 		return err
 	}
-	_, last, _, err := r.readRevision()
+	last, _, err := r.readRevision()
 	if err != nil {
 		return err
 	}
