@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -210,11 +211,7 @@ func (f *Follower) fullLoad() error {
 	if err != nil {
 		return err
 	}
-	executions := make([]*state.Execution, 0, len(records))
-	for _, rec := range records {
-		executions = append(executions, rec)
-	}
-	st := mirror.Load(int64(first), permanent, cert, executions)
+	st := mirror.Load(int64(first), permanent, cert, slices.Collect(maps.Values(records)))
 	if last > first {
 		changes, err := f.readChanges(int64(first)+1, int64(last))
 		if err != nil {
