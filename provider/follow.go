@@ -34,8 +34,9 @@ const followPoll = 20 * time.Millisecond
 
 // Follower keeps a mirror of the served routes in step with ZooKeeper: the
 // revision's version, read every followPoll, tells it that something was
-// committed, and it reads only the change records of the revisions it lacks. It loads every
-// record only at start, or when the records it needs were trimmed.
+// committed, and it reads only the change records of the revisions it
+// lacks. It loads every record only at start, or when the records it needs
+// were trimmed.
 type Follower struct {
 	reader  *Reader
 	log     *slog.Logger
@@ -50,8 +51,6 @@ type Follower struct {
 	following atomic.Bool
 
 	fullLoads, records atomic.Int64
-	// OnPublish, if set, is told about every published revision.
-	OnPublish func(revision int64)
 	// DefaultCertificate puts the deployment's default certificate (see
 	// Config.DefaultCertificate), once there is one, into Traefik's
 	// default TLS store of the body. Set it before Start.
@@ -235,9 +234,6 @@ func (f *Follower) publish() {
 		cert = f.state.DefaultCertificate
 	}
 	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes), cert))
-	if f.OnPublish != nil {
-		f.OnPublish(f.state.Revision)
-	}
 }
 
 // readChanges reads the change records of revisions from..to, in order.
