@@ -1,6 +1,6 @@
 """Client of traefik-zk-sidecar's HTTP API for Zoe's master and API server.
 
-Standard library only, Python 3.6 or later. Three things live here:
+Standard library only, Python 3.7 or later (ssl.TLSVersion). Three things live here:
 
 * builders that turn Zoe's own state objects (``Execution``, ``Service``,
   ``Port`` from ``zoe_lib.state``, or anything with the same attributes)
