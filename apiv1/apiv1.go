@@ -73,3 +73,21 @@ type ErrorResponse struct {
 	Error string `json:"error"`
 	Field string `json:"field,omitempty"`
 }
+
+// ReadyResponse is the body of /readyz.
+type ReadyResponse struct {
+	Status string `json:"status"`
+	// Mirror describes the copy GET /v1/traefik serves, which stays
+	// served while ZooKeeper is unreachable.
+	Mirror *MirrorStatus `json:"mirror,omitempty"`
+}
+
+// MirrorStatus is the mirror's revision and age in /readyz.
+type MirrorStatus struct {
+	Loaded   bool  `json:"loaded"`
+	Revision int64 `json:"revision"`
+	Routes   int   `json:"routes"`
+	// AgeSeconds is how long the mirror may have missed changes: 0 while
+	// it follows ZooKeeper.
+	AgeSeconds float64 `json:"age_seconds"`
+}

@@ -137,13 +137,19 @@ api POST "/v1/hooks$query" "$work/start.json"
 step "GET /v1/executions/$id"
 api GET "/v1/executions/$id"
 
-if [[ -n "$TRAEFIK_URL" ]]; then
-	TRAEFIK_URL="${TRAEFIK_URL%/}"
-	step "through Traefik at $TRAEFIK_URL"
+# probe_paths prints the status Traefik answers for each route of the last answer.
+probe_paths() {
+	local path code
 	while IFS= read -r path; do
 		code="$(curl -sS -o /dev/null -w '%{http_code}' "$TRAEFIK_URL$path/" || true)"
 		echo "    GET $TRAEFIK_URL$path/ -> $code" >&2
 	done < <(jq -r '.routes[].path' "$last")
+}
+
+if [[ -n "$TRAEFIK_URL" ]]; then
+	TRAEFIK_URL="${TRAEFIK_URL%/}"
+	step "through Traefik at $TRAEFIK_URL"
+	probe_paths
 fi
 
 if [[ -n "$PAUSE" ]]; then
@@ -156,10 +162,7 @@ api POST "/v1/hooks$query" "$work/stop.json"
 
 if [[ -n "$TRAEFIK_URL" && -n "$query" ]]; then
 	step "through Traefik at $TRAEFIK_URL, after the stop (404 expected)"
-	while IFS= read -r path; do
-		code="$(curl -sS -o /dev/null -w '%{http_code}' "$TRAEFIK_URL$path/" || true)"
-		echo "    GET $TRAEFIK_URL$path/ -> $code" >&2
-	done < <(jq -r '.routes[].path' "$last")
+	probe_paths
 elif [[ -n "$TRAEFIK_URL" ]]; then
 	echo "    (Traefik applies the stop within its providersThrottleDuration; the paths then answer 404)" >&2
 fi

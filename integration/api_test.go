@@ -109,13 +109,6 @@ func (r apiReply) String() string {
 	return (&harness.Reply{Status: r.status, Body: r.body, Took: r.took}).String()
 }
 
-func truncateBytes(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "..."
-	}
-	return string(b)
-}
-
 const (
 	apiBearer = "Bearer " + apiToken
 	apiNoAuth = harness.NoAuth // send no Authorization header

@@ -143,9 +143,19 @@ type chaosAnswer struct {
 	Err     string        `json:",omitempty"`
 }
 
+// chaosReplica is a sidecar replica as the chaos run drives it: a process
+// of the harness (*harness.Sidecar) or a container (containerReplica).
+type chaosReplica interface {
+	URL() string
+	Client(opts ...harness.ClientOption) *harness.Client
+	Logs() string
+	Kill() error
+	Start(ctx context.Context) error
+}
+
 type chaosClient struct {
 	t        *testing.T
-	replicas []*harness.Sidecar
+	replicas []chaosReplica
 	apis     []*harness.Client // one per replica
 	backends []*harness.Backend
 	start    time.Time
@@ -183,7 +193,7 @@ func chaosHook(event string, e *chaosExec, backendPort int) apiv1.HookRequest {
 	}
 	port := execution.Port{Name: "web", PortNumber: 8080, Protocol: "tcp", Proxy: true, URLTemplate: "http://{ip_port}{proxy_path}"}
 	if event == apiv1.EventStart {
-		port.ExternalIP, port.ExternalPort = "127.0.0.1", backendPort
+		port.ExternalIP, port.ExternalPort = harness.BackendHost(), backendPort
 	}
 	return harness.Hook(event, execution.Execution{ID: execution.ID(e.id), Name: "chaos", Owner: "chaos",
 		Services: []execution.Service{{Name: "app0", Ports: []execution.Port{port}}}})
@@ -356,8 +366,11 @@ type chaosProbeStats struct {
 	mu                   sync.Mutex
 	total, wrong, slow   int
 	frozen, frozenFailed int
-	maxTook              time.Duration
-	failures             []string
+	// restarting: taken while Traefik restarted, until it served the
+	// probe routes again; not counted in the other figures.
+	restarting int
+	maxTook    time.Duration
+	failures   []string
 }
 
 func TestChaos(t *testing.T) {
@@ -370,6 +383,14 @@ func TestChaos(t *testing.T) {
 	testStart := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
+	run := newChaosRun(t, ctx)
+	run.chaos = run.script
+	run.startStack()
+	run.execute(testStart)
+}
+
+// newChaosRun is a run with its seed drawn, or ZK_SIDECAR_CHAOS_SEED's.
+func newChaosRun(t *testing.T, ctx context.Context) *chaosRun {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("ZK_SIDECAR_CHAOS_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -377,9 +398,12 @@ func TestChaos(t *testing.T) {
 		seed = v
 	}
 	t.Logf("seed %d (ZK_SIDECAR_CHAOS_SEED=%d repeats the hook sequence)", seed, seed)
-	run := &chaosRun{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7))}
+	return &chaosRun{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(seed, 7))}
+}
 
-	run.startStack()
+// execute runs the client and the chaos on the started stack, then checks
+// the three views and prints the figures.
+func (run *chaosRun) execute(testStart time.Time) {
 	stopStalls := run.startClient()
 	defer stopStalls()
 	run.planHooks()
@@ -401,18 +425,23 @@ type chaosRun struct {
 	// rng decides the hook sequence and the order the workers take it up.
 	rng *rand.Rand
 
-	ens      *harness.Ensemble
+	ens      *harness.Ensemble // nil for the compose stack's containers
+	servers  []string          // the ensemble's client addresses
 	backends []*harness.Backend
-	replicas []*harness.Sidecar
+	replicas []chaosReplica
 	tr       *harness.Traefik
-	stalls   *stallMeter
-	client   *chaosClient
+	// chaos makes the phases: script for the harness's processes.
+	chaos  func() []*chaosPhase
+	stalls *stallMeter
+	client *chaosClient
 
 	execs  []*chaosExec // driven by the client
 	probes []*chaosExec // served before the chaos, probed through Traefik
 	all    []*chaosExec // both
 
 	frozen atomic.Bool // the ensemble is frozen
+	// traefikDown: Traefik is restarting; probes are counted apart.
+	traefikDown atomic.Bool
 }
 
 // chaosFigures are what the client run measured.
@@ -432,7 +461,7 @@ func (run *chaosRun) startStack() {
 	t.Cleanup(func() { _ = ens.Close() })
 	leader, _ := ens.Leader()
 	t.Logf("own ensemble %s, leader node %d", ens.ConnectString(), leader)
-	run.ens = ens
+	run.ens, run.servers = ens, ens.Servers()
 
 	run.backends = make([]*harness.Backend, chaosBackends)
 	for i := range run.backends {
@@ -448,7 +477,7 @@ func (run *chaosRun) startStack() {
 	// /v1/traefik (the replica the run kills) instead of ZooKeeper.
 	httpProvider := os.Getenv("ZK_SIDECAR_CHAOS_PROVIDER") == "http"
 	t.Logf("Traefik's provider: %s", map[bool]string{false: "zookeeper", true: "http (polling replica 0, the one killed)"}[httpProvider])
-	run.replicas = make([]*harness.Sidecar, 2)
+	run.replicas = make([]chaosReplica, 2)
 	for i := range run.replicas {
 		// Replica 0 initialises the layout (and Traefik's root) first.
 		sctx, scancel := context.WithTimeout(ctx, time.Minute)
@@ -516,7 +545,9 @@ func (run *chaosRun) startClient() (stop func()) {
 		}
 		_ = os.WriteFile(filepath.Join(dir, "traefik.log"), []byte(tr.Logs()), 0o644)
 		for i := range 3 {
-			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("zk%d.log", i)), []byte(ens.Logs(i)), 0o644)
+			if ens != nil {
+				_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("zk%d.log", i)), []byte(ens.Logs(i)), 0o644)
+			}
 		}
 		client.mu.Lock()
 		if raw, err := json.MarshalIndent(client.answers, "", " "); err == nil {
@@ -671,7 +702,7 @@ func (run *chaosRun) probe() (*chaosProbeStats, func()) {
 			case <-tick.C:
 			}
 			p := probes[i%len(probes)]
-			inFreeze := frozen.Load()
+			inFreeze, inRestart := frozen.Load(), run.traefikDown.Load()
 			gctx, gcancel := context.WithTimeout(probeCtx, chaosProbeTimeout+chaosStallAllowance)
 			began := time.Now()
 			status, body, err := harness.GetWith(gctx, chaosProbeClient, tr.WebURL()+p.path+"/", "")
@@ -685,6 +716,12 @@ func (run *chaosRun) probe() (*chaosProbeStats, func()) {
 			right := err == nil && status == http.StatusOK && strings.HasPrefix(body, backends[p.backend].Name()+" ")
 			slow := !answered || net > chaosProbeTimeout
 			inFreeze = inFreeze || frozen.Load()
+			if inRestart || run.traefikDown.Load() {
+				probeStats.mu.Lock()
+				probeStats.restarting++
+				probeStats.mu.Unlock()
+				continue
+			}
 			probeStats.mu.Lock()
 			probeStats.total++
 			probeStats.maxTook = max(probeStats.maxTook, net)
@@ -719,7 +756,7 @@ func (run *chaosRun) probe() (*chaosProbeStats, func()) {
 func (run *chaosRun) drive() chaosFigures {
 	t, client, execs := run.t, run.client, run.execs
 	client.frozen = &run.frozen
-	phases := run.script()
+	phases := run.chaos()
 	probeStats, stopProbes := run.probe()
 
 	// Hook tokens: paced, unpaced in the burst, held back at a trigger
@@ -728,10 +765,10 @@ func (run *chaosRun) drive() chaosFigures {
 	tokens := make(chan int)
 	go func() {
 		defer close(tokens)
-		gate := map[int]chan struct{}{
-			chaosTriggerFreeze:  phases[0].done,
-			chaosTriggerSidecar: phases[1].done,
-			chaosCooldown:       phases[2].done,
+		// Each phase's trigger waits for the phase before it.
+		gate := map[int]chan struct{}{chaosCooldown: phases[len(phases)-1].done}
+		for i := 1; i < len(phases); i++ {
+			gate[phases[i].trigger] = phases[i-1].done
 		}
 		for n := 0; n < chaosHooks; n++ {
 			if g, ok := gate[n]; ok {
@@ -797,7 +834,7 @@ func (run *chaosRun) drive() chaosFigures {
 // that the checker can fail.
 func (run *chaosRun) checkViews() (first, second *chaosVerdict) {
 	t, tr, all, backends := run.t, run.tr, run.all, run.backends
-	conn := chaosConnect(t, run.ens.Servers())
+	conn := chaosConnect(t, run.servers)
 	first = checkChaosViews(t, conn, tr, all, backends, chaosConverge)
 	// Then let the garbage collector remove every tombstone and check again.
 	gcStart := time.Now()
@@ -845,6 +882,7 @@ func (run *chaosRun) report(testStart time.Time, figures chaosFigures, first, se
 		{"probes during the freeze: failed / total", fmt.Sprintf("%d / %d", probeStats.frozenFailed, probeStats.frozen)},
 		{"probes during the whole run: wrong / slow (> " + chaosProbeTimeout.String() + ") / total", fmt.Sprintf("%d / %d / %d", probeStats.wrong, probeStats.slow, probeStats.total)},
 		{"slowest probe through Traefik (stalls not counted)", probeStats.maxTook.Round(time.Millisecond).String()},
+		{"probes while Traefik restarted (not counted above)", strconv.Itoa(probeStats.restarting)},
 		{"stalls of the test process (machine load)", run.stalls.summary()},
 		{"sidecar ZooKeeper sessions (replica 0 / 1)", sessions[0] + " / " + sessions[1]},
 		{"client run", clientTook.Round(time.Millisecond).String()},
@@ -1474,7 +1512,7 @@ var hookDurationPattern = regexp.MustCompile(`msg=hook .*duration=(\S+)`)
 
 // maxLoggedHook is the longest hook the sidecars logged (their own
 // measure, from request decoded to answer written).
-func maxLoggedHook(replicas []*harness.Sidecar) time.Duration {
+func maxLoggedHook(replicas []chaosReplica) time.Duration {
 	var longest time.Duration
 	for _, s := range replicas {
 		for _, m := range hookDurationPattern.FindAllStringSubmatch(s.Logs(), -1) {

@@ -124,7 +124,7 @@ func alwaysServed(tr *harness.Traefik, route apiRoute, backend string, stop <-ch
 			status, body, err := harness.Get(ctx, tr.WebURL()+route.Path+"/", "")
 			cancel()
 			if err != nil || status != http.StatusOK || !strings.HasPrefix(body, backend+" ") {
-				failures = append(failures, fmt.Sprintf("%s: %d %q %v", time.Now().Format("15:04:05.000"), status, truncateBytes([]byte(body), 80), err))
+				failures = append(failures, fmt.Sprintf("%s: %d %q %v", time.Now().Format("15:04:05.000"), status, harness.Truncate(body, 80), err))
 			}
 		}
 	}()

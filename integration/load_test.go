@@ -115,7 +115,7 @@ func runLoad(t *testing.T, sc *apiSidecar, prefix string, backendPort int) *load
 					problem = fmt.Sprintf("503 without a valid Retry-After (%q): %s", r.Header.Get("Retry-After"), r.Body)
 				}
 			default:
-				problem = fmt.Sprintf("status %d: %s", r.Status, truncateBytes(r.Body, 300))
+				problem = fmt.Sprintf("status %d: %s", r.Status, harness.Truncate(string(r.Body), 300))
 			}
 			stats.add(r.Status, r.Took, problem)
 			return r, nil

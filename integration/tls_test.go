@@ -423,7 +423,7 @@ else:
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, string(out))
 		assert.Regexp(t, `routes [1-9]`, string(out))
-		assert.Contains(t, string(out), "without a client certificate: TransportError")
+		assert.Contains(t, string(out), "without a client certificate: TLSError")
 	})
 
 	apiStep(t, "routes and sync reach ZooKeeper over TLS too", func(t *testing.T) {

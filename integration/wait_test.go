@@ -154,7 +154,7 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 		status, body := probe(path)
 		o := outcome{step: step, answered: true, took: took}
 		if status != http.StatusOK || !strings.HasPrefix(body, backend+" ") {
-			o.wrong = fmt.Sprintf("%s: served=true, then Traefik answered %d %q (want 200 from backend %s)", id, status, truncateBytes([]byte(body), 120), backend)
+			o.wrong = fmt.Sprintf("%s: served=true, then Traefik answered %d %q (want 200 from backend %s)", id, status, harness.Truncate(body, 120), backend)
 		}
 		record(o)
 		return path, true
@@ -194,7 +194,7 @@ func TestWaitMeansServedUnderChurn(t *testing.T) {
 					status, body := probe(path)
 					o := outcome{step: "stop", answered: true, took: took}
 					if status != http.StatusNotFound {
-						o.wrong = fmt.Sprintf("%s: unserved=true, then Traefik answered %d %q (want 404)", id, status, truncateBytes([]byte(body), 120))
+						o.wrong = fmt.Sprintf("%s: unserved=true, then Traefik answered %d %q (want 404)", id, status, harness.Truncate(body, 120))
 					}
 					record(o)
 				}

@@ -36,7 +36,7 @@ func (w *Writer) Init() error {
 		if err != nil || len(ops) == 0 {
 			return err
 		}
-		_, version, meta, err := w.readRevision()
+		version, meta, err := w.readRevision()
 		if err != nil {
 			return err
 		}

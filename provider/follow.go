@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -33,8 +34,9 @@ const followPoll = 20 * time.Millisecond
 
 // Follower keeps a mirror of the served routes in step with ZooKeeper: the
 // revision's version, read every followPoll, tells it that something was
-// committed, and it reads only the change records of the revisions it lacks. It loads every
-// record only at start, or when the records it needs were trimmed.
+// committed, and it reads only the change records of the revisions it
+// lacks. It loads every record only at start, or when the records it needs
+// were trimmed.
 type Follower struct {
 	reader  *Reader
 	log     *slog.Logger
@@ -49,8 +51,6 @@ type Follower struct {
 	following atomic.Bool
 
 	fullLoads, records atomic.Int64
-	// OnPublish, if set, is told about every published revision.
-	OnPublish func(revision int64)
 	// DefaultCertificate puts the deployment's default certificate (see
 	// Config.DefaultCertificate), once there is one, into Traefik's
 	// default TLS store of the body. Set it before Start.
@@ -187,7 +187,7 @@ func (f *Follower) fullLoad() error {
 	if err := r.store.Sync(r.layout.stateRoot); err != nil {
 		return err
 	}
-	_, first, _, err := r.readRevision()
+	first, _, err := r.readRevision()
 	if err != nil {
 		return err
 	}
@@ -206,15 +206,11 @@ func (f *Follower) fullLoad() error {
 	if err != nil {
 		return err
 	}
-	_, last, _, err := r.readRevision()
+	last, _, err := r.readRevision()
 	if err != nil {
 		return err
 	}
-	executions := make([]*state.Execution, 0, len(records))
-	for _, rec := range records {
-		executions = append(executions, rec)
-	}
-	st := mirror.Load(int64(first), permanent, cert, executions)
+	st := mirror.Load(int64(first), permanent, cert, slices.Collect(maps.Values(records)))
 	if last > first {
 		changes, err := f.readChanges(int64(first)+1, int64(last))
 		if err != nil {
@@ -238,9 +234,6 @@ func (f *Follower) publish() {
 		cert = f.state.DefaultCertificate
 	}
 	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes), cert))
-	if f.OnPublish != nil {
-		f.OnPublish(f.state.Revision)
-	}
 }
 
 // readChanges reads the change records of revisions from..to, in order.

@@ -98,7 +98,7 @@ func (c *collector) run(ctx context.Context) {
 // collectIfQuiet deletes tombstoned routes once the control plane has been
 // quiet for window(meta); it returns how many it deleted.
 func (c *collector) collectIfQuiet(q *quietTracker, window func(state.Meta) time.Duration) (int, error) {
-	_, version, meta, err := c.readRevision()
+	version, meta, err := c.readRevision()
 	if err != nil {
 		return 0, err
 	}
@@ -215,7 +215,7 @@ func (c *collector) trimChanges() (int, error) {
 	if err != nil || len(names) <= changesKept {
 		return 0, err
 	}
-	_, version, _, err := c.readRevision()
+	version, _, err := c.readRevision()
 	if err != nil {
 		return 0, err
 	}

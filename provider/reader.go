@@ -58,24 +58,25 @@ func (r *Reader) Routes() ([]state.Route, error) {
 
 // Meta reads the counters kept in the revision znode.
 func (r *Reader) Meta() (state.Meta, error) {
-	_, _, meta, err := r.readRevision()
+	_, meta, err := r.readRevision()
 	return meta, err
 }
 
 // Connected tells whether the ZooKeeper session is up.
 func (r *Reader) Connected() bool { return r.store.Connected() }
 
-func (r *Reader) readRevision() (data []byte, version int32, meta state.Meta, err error) {
+// readRevision reads the revision's version and the counters it holds.
+func (r *Reader) readRevision() (version int32, meta state.Meta, err error) {
 	data, stat, err := r.store.Get(r.layout.revisionPath())
 	if err != nil {
-		return nil, 0, meta, fmt.Errorf("read revision: %w", err)
+		return 0, meta, fmt.Errorf("read revision: %w", err)
 	}
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &meta); err != nil {
-			return nil, 0, meta, fmt.Errorf("revision record: %w", err)
+			return 0, meta, fmt.Errorf("revision record: %w", err)
 		}
 	}
-	return data, stat.Version, meta, nil
+	return stat.Version, meta, nil
 }
 
 // readExecution returns the record and its version (-1 when missing).

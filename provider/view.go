@@ -42,7 +42,7 @@ func (w *Writer) loadView() (writerView, error) {
 	err := parallel(2, func(i int) error {
 		var err error
 		if i == 0 {
-			_, v.version, v.meta, err = w.readRevision()
+			v.version, v.meta, err = w.readRevision()
 			return err
 		}
 		ids, err = w.store.Children(w.layout.executionsPath())

@@ -411,7 +411,7 @@ def step_tls() -> None:
             check_served(route)
     say("mutual TLS with the master's certificate: same paths on the HTTPS replica, a repeated start served")
 
-    once = dict(retry=zs.RetryPolicy(budget=0, max_attempts=1, retry_transport_errors=False), timeout=10.0)
+    once = dict(retry=zs.NO_RETRY, timeout=10.0)
     refused = [
         ("no client certificate", dict(ca_file=tls["ca_file"])),
         ("a client certificate from another CA", dict(ca_file=tls["ca_file"], cert_file=os.environ["FOREIGN_CERT_FILE"],

@@ -419,6 +419,11 @@ class ClientTest(unittest.TestCase):
         c = self.client([down])
         self.assertFalse(c.ready())
         self.assertEqual(len(self.transport.requests), 1)
+        c = self.client([zs.TLSError(0, "certificate verify failed"), HOOK_OK])
+        with self.assertRaises(zs.TLSError):
+            c.stop(42)
+        self.assertEqual(len(self.transport.requests), 1)
+        self.assertEqual(self.slept, [])
 
     def test_execution_routes_resync(self) -> None:
         c = self.client([(404, {}, b'{"error":"no routes for execution 9","field":"id"}')])
@@ -566,6 +571,14 @@ class TLSTest(unittest.TestCase):
         self.addCleanup(httpd.shutdown)
         return "https://127.0.0.1:{}".format(httpd.server_address[1])
 
+    def refused(self) -> List[Dict[str, str]]:
+        """TLS settings the server of serve() refuses in the handshake."""
+        return [
+            dict(ca_file=self.path("ca.pem")),  # no client certificate
+            dict(ca_file=self.path("other-ca.pem"), cert_file=self.path("client.pem"),
+                 key_file=self.path("client.key")),  # server not trusted
+        ]
+
     def test_mutual_tls_handshake(self) -> None:
         url = self.serve()
         fast = dict(timeout=5.0, retry=zs.NO_RETRY)
@@ -573,17 +586,26 @@ class TLSTest(unittest.TestCase):
                                   cert_file=self.path("client.pem"), key_file=self.path("client.key"), **fast)
         self.assertEqual(c.routes(), [])
         self.assertEqual(self.seen, ["Bearer tls-token"])
-        refused = [
-            dict(ca_file=self.path("ca.pem")),  # no client certificate
-            dict(ca_file=self.path("other-ca.pem"), cert_file=self.path("client.pem"),
-                 key_file=self.path("client.key")),  # server not trusted
-        ]
-        for tls in refused:
+        for tls in self.refused():
             with self.subTest(**tls):
                 c = zs.Client.from_config(url, self.path("token"), **tls, **fast)
                 with self.assertRaises(zs.TransportError):
                     c.routes()
         self.assertEqual(len(self.seen), 1)
+
+    def test_refused_handshake_is_not_retried(self) -> None:
+        # A certificate problem is permanent: raised at once, whatever the
+        # retry budget, as a TLSError.
+        url = self.serve()
+        slept = []  # type: List[float]
+        for tls in self.refused():
+            with self.subTest(**tls):
+                c = zs.Client.from_config(url, self.path("token"), **tls, timeout=5.0,
+                                          retry=zs.RetryPolicy(), sleep=slept.append)
+                with self.assertRaises(zs.TLSError):
+                    c.routes()
+        self.assertEqual(slept, [])
+        self.assertEqual(self.seen, [])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Client of traefik-zk-sidecar's HTTP API for Zoe's master and API server.
 
-Standard library only, Python 3.6 or later. Three things live here:
+Standard library only, Python 3.7 or later (ssl.TLSVersion). Three things live here:
 
 * builders that turn Zoe's own state objects (``Execution``, ``Service``,
   ``Port`` from ``zoe_lib.state``, or anything with the same attributes)
@@ -30,7 +30,6 @@ import math
 import os
 import random
 import re
-import socket
 import ssl
 import time
 import urllib.error
@@ -42,7 +41,7 @@ from typing import (Any, Callable, Dict, Iterable, List, Mapping, NamedTuple,
 __all__ = [
     "Client", "RetryPolicy", "Route", "HookResult", "PlanEntry", "SyncResult",
     "SidecarError", "BadRequest", "Unauthorized", "NotFound", "PayloadTooLarge",
-    "Unavailable", "ServerError", "TransportError", "ConfigError",
+    "Unavailable", "ServerError", "TransportError", "TLSError", "ConfigError",
     "execution_body", "prepare_body", "start_body", "stop_body", "resync_body",
     "read_token", "ssl_context", "parse_retry_after", "retry_delay", "locate",
     "environ_config", "NO_RETRY",
@@ -113,6 +112,13 @@ class ServerError(SidecarError):
 
 class TransportError(SidecarError):
     """No HTTP answer: connection refused or reset, or the timeout passed."""
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed: the sidecar's certificate did not verify
+    (wrong CA, wrong host name, expired), the sidecar refused ours or
+    closed the handshake, or it does not speak TLS. Never retried: only a
+    change of certificates or configuration helps."""
 
 
 _ERRORS_BY_STATUS = {400: BadRequest, 401: Unauthorized, 404: NotFound,
@@ -346,8 +352,11 @@ def execution_body(execution: Any, with_backends: bool) -> JSON:
     or a resync) each port carries where it runs, and a proxied port that
     is not published (its service is not running: ``external_ip`` is None)
     is left out, so its route is removed; services left without ports are
-    dropped. Without it (a prepare) every proxied port is listed.
+    dropped. Without it (a prepare) every proxied port is listed. A
+    mapping is taken as an already built ``execution`` object, unchanged.
     """
+    if isinstance(execution, Mapping):
+        return dict(execution)
     services = []
     for service in execution.services:
         ports = []
@@ -393,13 +402,6 @@ def resync_body(executions: Iterable[Any]) -> JSON:
     ones (an empty list stops every route).
     """
     return {"executions": [execution_body(e, with_backends=True) for e in executions]}
-
-
-def _as_execution_body(execution: Any, with_backends: bool) -> JSON:
-    # A mapping is taken as an already built hook execution.
-    if isinstance(execution, Mapping):
-        return dict(execution)
-    return execution_body(execution, with_backends)
 
 
 # ---------------------------------------------------------------- configuration
@@ -600,8 +602,7 @@ class Client:
     def prepare(self, execution: Any) -> HookResult:
         """Keys, paths and ``REVERSE_PROXY_PATH_<port>`` of every proxied
         port, before the containers exist. Writes nothing."""
-        body = {"event": "prepare", "execution": _as_execution_body(execution, False)}
-        return self._hook(body, "")
+        return self._hook(prepare_body(execution), "")
 
     def start(self, execution: Any, wait: Optional[float] = None) -> HookResult:
         """Publish the execution's routes (idempotent: post it again when
@@ -610,8 +611,7 @@ class Client:
         with ``served`` True, or when ``wait`` passes, with ``served``
         False; it needs the sidecar's ``--traefik-api-url``. Make
         ``timeout`` longer than ``wait``."""
-        body = {"event": "start", "execution": _as_execution_body(execution, True)}
-        return self._hook(body, _wait_query(wait))
+        return self._hook(start_body(execution), _wait_query(wait))
 
     def stop(self, execution_id: ExecutionID, wait: Optional[float] = None) -> HookResult:
         """Make the execution's routes unreachable; lists them. An unknown
@@ -640,9 +640,8 @@ class Client:
         of running executions (Zoe ``Execution`` objects or built bodies):
         routes of executions not listed are removed. With ``dry_run`` only
         the plan is returned."""
-        body = {"executions": [_as_execution_body(e, True) for e in executions]}
         query = "?dry_run=true" if dry_run else ""
-        return SyncResult.from_json(self._json(self._call("PUT", "/v1/executions" + query, body)))
+        return SyncResult.from_json(self._json(self._call("PUT", "/v1/executions" + query, resync_body(executions))))
 
     def ready(self) -> bool:
         """Whether the sidecar is up and its ZooKeeper session is live."""
@@ -686,7 +685,7 @@ class Client:
             try:
                 answer = self._transport(request, self.timeout)
             except TransportError as e:
-                if not policy.retry_transport_errors:
+                if not policy.retry_transport_errors or isinstance(e, TLSError):
                     raise
                 error = e  # type: SidecarError
             else:
@@ -728,11 +727,21 @@ def _urllib_transport(context: Optional[ssl.SSLContext]) -> Transport:
             finally:
                 e.close()
         except urllib.error.URLError as e:
-            raise TransportError(0, "{} {}: {}".format(request.get_method(), request.full_url, e.reason)) from e
-        except (socket.timeout, ConnectionError, ssl.SSLError, OSError) as e:
-            raise TransportError(0, "{} {}: {}".format(request.get_method(), request.full_url, e)) from e
+            raise _transport_error(request, e.reason) from e
+        except OSError as e:  # timeouts, resets and TLS errors while reading the answer
+            raise _transport_error(request, e) from e
 
     return send
+
+
+def _transport_error(request: urllib.request.Request, reason: Any) -> TransportError:
+    # Every ssl.SSLError is a TLSError, an EOF in the handshake included:
+    # under TLS 1.3 a server that refuses the client's certificate often
+    # shows only as that, and retrying it for the whole budget helps nobody.
+    message = "{} {}: {}".format(request.get_method(), request.full_url, reason)
+    if isinstance(reason, ssl.SSLError):
+        return TLSError(0, message)
+    return TransportError(0, message)
 
 
 def _headers(message: Any) -> Dict[str, str]:

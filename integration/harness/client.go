@@ -90,7 +90,7 @@ type Reply struct {
 }
 
 func (r *Reply) String() string {
-	return fmt.Sprintf("status %d after %s, body %s", r.Status, r.Took.Round(time.Millisecond), truncate(string(r.Body), 600))
+	return fmt.Sprintf("status %d after %s, body %s", r.Status, r.Took.Round(time.Millisecond), Truncate(string(r.Body), 600))
 }
 
 // Decode decodes the JSON body into v.

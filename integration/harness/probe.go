@@ -65,7 +65,7 @@ func WaitHTTP(ctx context.Context, url string, host string, want func(status int
 		}
 		select {
 		case <-ctx.Done():
-			last := fmt.Sprintf("status %d, body %q", status, truncate(body, 300))
+			last := fmt.Sprintf("status %d, body %q", status, Truncate(body, 300))
 			if getErr != nil {
 				last = getErr.Error()
 			}
@@ -75,7 +75,8 @@ func WaitHTTP(ctx context.Context, url string, host string, want func(status int
 	}
 }
 
-func truncate(s string, n int) string {
+// Truncate cuts s after n bytes, marking the cut with "...".
+func Truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "..."
 	}

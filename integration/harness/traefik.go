@@ -444,7 +444,7 @@ func (t *Traefik) RouterLive(ctx context.Context, name string) (bool, error) {
 	case status == http.StatusNotFound:
 		return false, nil
 	default:
-		return false, fmt.Errorf("router %s: API answered %d: %s", name, status, truncate(body, 200))
+		return false, fmt.Errorf("router %s: API answered %d: %s", name, status, Truncate(body, 200))
 	}
 }
 

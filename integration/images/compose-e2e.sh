@@ -13,11 +13,14 @@
 #   4. the integration suite in external mode against the containerized
 #      ensemble and Traefik (README: "Running the integration suite against
 #      an external stack");
-#   5. down -v, and a check that no container, network or volume is left.
+#   5. down -v, and a check that no container, network or volume is left;
+#   6. the containerized chaos run (TestChaosContainers) on a stack of its
+#      own: up, the run, down -v, nothing left.
 #
 # Environment: COMPOSE (the compose command, default docker-compose),
 # SIDECAR_BIN (the sidecar binary the integration suite starts), E2E_SUITE=0
-# to leave out step 4, E2E_KEEP=1 to leave the stack up for a look.
+# to leave out step 4, E2E_CHAOS=0 step 6, E2E_KEEP=1 to leave the stack up
+# after step 5 for a look.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -44,19 +47,22 @@ fail() {
 # A free TCP port on the host for each published port, so the run never
 # collides with a stack or test already running here; below the kernel's
 # ephemeral range (32768 and up), where outgoing connections take theirs.
-free_port() {
+used_ports=" "
+free_port() { # free_port VAR
 	local p
 	while :; do
 		p=$((20000 + RANDOM % 12000))
-		if ! ss -Htln "sport = :$p" | grep -q . && [[ " ${used_ports:-} " != *" $p "* ]]; then
-			used_ports="${used_ports:-} $p"
-			echo "$p"
+		if [[ "$used_ports" != *" $p "* ]] && ! ss -Htln "sport = :$p" | grep -q .; then
+			used_ports+="$p "
+			printf -v "$1" '%s' "$p"
+			export "${1?}"
 			return
 		fi
 	done
 }
-export TRAEFIK_WEB_PORT="$(free_port)" TRAEFIK_API_PORT="$(free_port)" SIDECAR_PORT="$(free_port)"
-export ZK1_PORT="$(free_port)" ZK2_PORT="$(free_port)" ZK3_PORT="$(free_port)"
+for var in TRAEFIK_WEB_PORT TRAEFIK_API_PORT SIDECAR_PORT ZK1_PORT ZK2_PORT ZK3_PORT; do
+	free_port "$var"
+done
 traefik_url="http://127.0.0.1:$TRAEFIK_WEB_PORT"
 api_url="http://127.0.0.1:$TRAEFIK_API_PORT"
 sidecar_url="http://127.0.0.1:$SIDECAR_PORT"
@@ -106,13 +112,6 @@ say "secrets: $(stat -c '%a %u:%g' "$secrets/token") token, $(stat -c '%a %u:%g'
 
 # 2. Up. Compose starts each service once its depends_on conditions hold
 # (ZooKeeper healthy before the sidecar and Traefik).
-say "${compose[*]} up -d --no-build (project $project; Traefik on $traefik_url, sidecar on $sidecar_url, ZooKeeper on $ZK1_PORT,$ZK2_PORT,$ZK3_PORT)"
-if ! "${compose[@]}" up -d --no-build >>"$log" 2>&1; then
-	tail -20 "$log" >&2
-	fail "up failed"
-fi
-phase "up returned"
-
 container() { "${compose[@]}" ps -q "$1"; }
 health() { docker inspect -f '{{ if .State.Health }}{{ .State.Health.Status }}{{ else }}{{ .State.Status }}{{ end }}' "$(container "$1")"; }
 wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
@@ -127,14 +126,41 @@ all_healthy() {
 	local s
 	for s in zk1 zk2 zk3 traefik; do [[ "$(health "$s")" == healthy ]] || return 1; done
 }
-wait_until 180 "health checks of zk1, zk2, zk3, traefik" all_healthy
-wait_until 60 "sidecar /readyz" curl -sf "$sidecar_url/readyz"
-phase "healthy: $(for s in zk1 zk2 zk3 traefik; do printf '%s=%s ' "$s" "$(health "$s")"; done)sidecar /readyz=200"
-
-for s in zk1 zk2 zk3; do
-	mode="$(docker exec "$(container "$s")" sh -c 'echo srvr | nc -w 2 localhost 2181' | sed -n 's/^Mode: //p')"
-	say "  $s: $mode"
-done
+stack_up() {
+	say "${compose[*]} up -d --no-build (project $project; Traefik on $traefik_url, sidecar on $sidecar_url, ZooKeeper on $ZK1_PORT,$ZK2_PORT,$ZK3_PORT)"
+	if ! "${compose[@]}" up -d --no-build >>"$log" 2>&1; then
+		tail -20 "$log" >&2
+		fail "up failed"
+	fi
+	phase "up returned"
+	wait_until 180 "health checks of zk1, zk2, zk3, traefik" all_healthy
+	wait_until 60 "sidecar /readyz" curl -sf "$sidecar_url/readyz"
+	phase "healthy: $(for s in zk1 zk2 zk3 traefik; do printf '%s=%s ' "$s" "$(health "$s")"; done)sidecar /readyz=200"
+	local s mode
+	for s in zk1 zk2 zk3; do
+		mode="$(docker exec "$(container "$s")" sh -c 'echo srvr | nc -w 2 localhost 2181' | sed -n 's/^Mode: //p')"
+		say "  $s: $mode"
+	done
+}
+stack_down() {
+	"${compose[@]}" down -v --remove-orphans >>"$log" 2>&1 || fail "down -v failed"
+	local left
+	left="$(leftovers)"
+	[[ -z "$left" ]] || fail "left behind after down -v: $left"
+	phase "down -v: no container, network or volume of project $project left"
+}
+# What the integration suite needs to use the stack (external mode); the
+# suite's backends run on this host, and the Traefik container reaches the
+# host at the gateway of the compose network.
+suite_env() {
+	local gateway
+	gateway="$(docker network inspect -f '{{ range .IPAM.Config }}{{ .Gateway }}{{ end }}' "${project}_default")"
+	echo ZK_SIDECAR_INTEGRATION=1 \
+		ZK_SIDECAR_ZK_ENDPOINTS="127.0.0.1:$ZK1_PORT,127.0.0.1:$ZK2_PORT,127.0.0.1:$ZK3_PORT" \
+		ZK_SIDECAR_TRAEFIK_URL="$traefik_url" ZK_SIDECAR_TRAEFIK_API_URL="$api_url" \
+		HARNESS_BACKEND_HOST="$gateway"
+}
+stack_up
 
 # 3. The example hooks, their backend rewritten to the demo app as README's
 # lifecycle example does (BACKEND_HOST=whoami BACKEND_PORT=8888).
@@ -170,21 +196,15 @@ done
 phase "hooks: prepare, start ?wait, 200 through Traefik, stop, 404 for notebook and spark"
 
 # 4. The integration suite against the containerized ensemble and Traefik.
-# Its backends run on this host; the Traefik container reaches the host at
-# the gateway of the compose network.
 if [[ "${E2E_SUITE:-1}" != 0 ]]; then
-	gateway="$(docker network inspect -f '{{ range .IPAM.Config }}{{ .Gateway }}{{ end }}' "${project}_default")"
 	[[ -n "${SIDECAR_BIN:-}" ]] || fail "set SIDECAR_BIN to the sidecar binary (make compose-e2e does)"
-	say "integration suite in external mode (HARNESS_BACKEND_HOST=$gateway; log: $log)"
+	read -r -a vars <<<"$(suite_env)"
+	say "integration suite in external mode (${vars[4]}; log: $log)"
 	set +e
-	ZK_SIDECAR_INTEGRATION=1 \
-		ZK_SIDECAR_ZK_ENDPOINTS="127.0.0.1:$ZK1_PORT,127.0.0.1:$ZK2_PORT,127.0.0.1:$ZK3_PORT" \
-		ZK_SIDECAR_TRAEFIK_URL="$traefik_url" ZK_SIDECAR_TRAEFIK_API_URL="$api_url" \
-		HARNESS_BACKEND_HOST="$gateway" \
-		go test -count=1 -timeout 30m -v ./integration/ >>"$log" 2>&1
+	env "${vars[@]}" go test -count=1 -timeout 30m -v ./integration/ >>"$log" 2>&1
 	rc=$?
 	set -e
-	grep -E '^(--- |ok|FAIL|PASS)' "$log" | sed 's/^/    /'
+	grep -E '^(--- |ok|FAIL)' "$log" | sed 's/^/    /'
 	# Tests and subtests alike (a test whose subtests all skip passes).
 	printf 'compose-e2e: suite: %s passed, %s failed, %s skipped\n' "$(grep -cE '^ *--- PASS' "$log")" \
 		"$(grep -cE '^ *--- FAIL' "$log")" "$(grep -cE '^ *--- SKIP' "$log")"
@@ -192,11 +212,29 @@ if [[ "${E2E_SUITE:-1}" != 0 ]]; then
 	phase "integration suite passed against the containerized stack"
 fi
 
+if [[ "${E2E_KEEP:-}" == 1 ]]; then
+	say "passed in $(since "$t0")"
+	exit 0
+fi
 # 5. Down, and nothing left behind.
-if [[ "${E2E_KEEP:-}" != 1 ]]; then
-	"${compose[@]}" down -v --remove-orphans >>"$log" 2>&1 || fail "down -v failed"
-	left="$(leftovers)"
-	[[ -z "$left" ]] || fail "left behind after down -v: $left"
-	phase "down -v: no container, network or volume of project $project left"
+stack_down
+
+# 6. The containerized chaos run, on a stack of its own: the invariant
+# checker needs a Traefik root that only the run's sidecars write to.
+if [[ "${E2E_CHAOS:-1}" != 0 ]]; then
+	stack_up
+	read -r -a vars <<<"$(suite_env)"
+	chaos_log="${log%.log}-chaos.log"
+	say "chaos run: TestChaosContainers (log: $chaos_log)"
+	set +e
+	env "${vars[@]}" ZK_SIDECAR_CHAOS_COMPOSE="$project" ZK_SIDECAR_IMAGE=traefik-zk-sidecar/sidecar:local \
+		go test -count=1 -timeout 30m -v -run '^TestChaosContainers$' ./integration/ >"$chaos_log" 2>&1
+	rc=$?
+	set -e
+	grep -E '^integration: chaos \||phase [0-9]:|^(--- |ok|FAIL)' "$chaos_log" | sed 's/^/    /'
+	grep -q '^--- PASS: TestChaosContainers' "$chaos_log" || rc=1
+	[[ $rc -eq 0 ]] || fail "containerized chaos run (see $chaos_log)"
+	phase "containerized chaos run passed"
+	stack_down
 fi
 say "passed in $(since "$t0")"

@@ -92,15 +92,9 @@ func Configuration(routes map[string]kvschema.Route) *kvschema.Configuration {
 	}
 	for _, r := range append(slices.Collect(maps.Values(routes)), kvschema.SentinelRoute()) {
 		c := r.Configuration().HTTP
-		for name, v := range c.Routers {
-			http.Routers[name] = v
-		}
-		for name, v := range c.Services {
-			http.Services[name] = v
-		}
-		for name, v := range c.Middlewares {
-			http.Middlewares[name] = v
-		}
+		maps.Copy(http.Routers, c.Routers)
+		maps.Copy(http.Services, c.Services)
+		maps.Copy(http.Middlewares, c.Middlewares)
 	}
 	return &kvschema.Configuration{HTTP: http}
 }

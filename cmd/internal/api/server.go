@@ -146,47 +146,37 @@ func (s *Server) MetricsHandler() http.Handler {
 }
 
 // auth checks the bearer token in constant time (over fixed-length hashes,
-// so the token's length does not leak either). The scheme's name is
-// case-insensitive and may be followed by several spaces (RFC 9110, 11.1).
+// so the token's length does not leak either).
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		given = strings.TrimLeft(given, " ")
-		ok := strings.EqualFold(scheme, "Bearer")
-		hash := sha256.Sum256([]byte(given))
+		hash, ok := bearerHash(r)
 		if !ok || subtle.ConstantTimeCompare(hash[:], s.tokenHash[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
-			writeJSON(w, http.StatusUnauthorized, ErrorResponse{Error: "missing or wrong bearer token", Field: "Authorization"})
+			unauthorized(w)
 			return
 		}
 		next(w, r)
 	}
 }
 
-// ReadyResponse is the body of /readyz.
-type ReadyResponse struct {
-	Status string `json:"status"`
-	// Mirror describes the copy GET /v1/traefik serves, which stays
-	// served while ZooKeeper is unreachable.
-	Mirror *MirrorStatus `json:"mirror,omitempty"`
+// bearerHash is the SHA-256 of the request's bearer token; ok is false
+// when the scheme is not Bearer. The scheme's name is case-insensitive and
+// may be followed by several spaces (RFC 9110, 11.1).
+func bearerHash(r *http.Request) (hash [sha256.Size]byte, ok bool) {
+	scheme, given, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return sha256.Sum256([]byte(strings.TrimLeft(given, " "))), strings.EqualFold(scheme, "Bearer")
 }
 
-// MirrorStatus is the mirror's revision and age in /readyz.
-type MirrorStatus struct {
-	Loaded   bool  `json:"loaded"`
-	Revision int64 `json:"revision"`
-	Routes   int   `json:"routes"`
-	// AgeSeconds is how long the mirror may have missed changes: 0 while
-	// it follows ZooKeeper.
-	AgeSeconds float64 `json:"age_seconds"`
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
+	writeJSON(w, http.StatusUnauthorized, ErrorResponse{Error: "missing or wrong bearer token", Field: "Authorization"})
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
-	resp := ReadyResponse{Status: "ready"}
+	resp := apiv1.ReadyResponse{Status: "ready"}
 	if m := s.opts.Mirror; m != nil {
-		resp.Mirror = &MirrorStatus{}
+		resp.Mirror = &apiv1.MirrorStatus{}
 		if snap := m.Snapshot(); snap != nil {
-			resp.Mirror = &MirrorStatus{Loaded: true, Revision: snap.Revision, Routes: snap.Routes(), AgeSeconds: max(m.Age(), 0).Seconds()}
+			resp.Mirror = &apiv1.MirrorStatus{Loaded: true, Revision: snap.Revision, Routes: snap.Routes(), AgeSeconds: max(m.Age(), 0).Seconds()}
 		}
 	}
 	status := http.StatusOK

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"net"
 	"net/http"
@@ -60,13 +59,11 @@ func ConnContext(ctx context.Context, _ net.Conn) context.Context {
 // holds a token that can write.
 func (s *Server) authTraefik(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		hash := sha256.Sum256([]byte(given))
+		hash, ok := bearerHash(r)
 		api := subtle.ConstantTimeCompare(hash[:], s.tokenHash[:])
 		traefik := subtle.ConstantTimeCompare(hash[:], s.traefikTokenHash[:]) & s.hasTraefikToken
 		if !ok || api|traefik != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="traefik-zk-sidecar"`)
-			writeJSON(w, http.StatusUnauthorized, ErrorResponse{Error: "missing or wrong bearer token", Field: "Authorization"})
+			unauthorized(w)
 			return
 		}
 		next(w, r)

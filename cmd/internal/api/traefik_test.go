@@ -99,6 +99,10 @@ func TestTraefikEndpointAuth(t *testing.T) {
 		})
 	}
 
+	// The scheme's name in any case, as on every other /v1 path.
+	resp, body := get(t, newClient(), srv.URL+"/v1/traefik", "", "Authorization", "bearer "+traefikToken)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+
 	// Without a Traefik token configured, an empty bearer never passes.
 	s, err := New(Options{Token: apiToken, Mirror: m})
 	require.NoError(t, err)

@@ -44,7 +44,7 @@ type Setting struct {
 // table lists every setting, in the order help and the README show them.
 var table = []Setting{
 	{Flag: "traefik-zk-ips", Field: "TraefikZKIPs", Kind: KindString,
-		Description: "ZooKeeper ensemble Traefik reads, as comma-separated host:port (required by serve, routes and sync)"},
+		Description: "ZooKeeper ensemble Traefik reads, as comma-separated host:port (required by serve, routes, sync and zk-tls-proxy)"},
 	{Flag: "traefik-base-url", Field: "TraefikBaseURL", Kind: KindString, Default: "/zoe/proxy/",
 		Description: "public path under which routes are published in path routing (REVERSE_PROXY_PATH_<port> = <base>/<key>)"},
 	{Flag: "traefik-root-key", Field: "TraefikRootKey", Kind: KindString, Default: "traefik",

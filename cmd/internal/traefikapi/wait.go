@@ -33,9 +33,6 @@ func NewClient(baseURL, provider string) *Client {
 	}
 }
 
-// Provider is the suffix of the names this client asks for.
-func (c *Client) Provider() string { return c.provider }
-
 // Wait polls until Traefik serves every route of served as written and
 // routes none of unserved (see Served and Unserved), all in the same round,
 // or ctx ends. It returns nil, or why the last round fell short.

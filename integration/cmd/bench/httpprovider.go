@@ -128,11 +128,17 @@ func (b *bench) httpVariant(ctx context.Context, ens *harness.Ensemble, root str
 			}
 			f.stopped = append(f.stopped, t1.Sub(t0))
 		}
-		if f.lag, err = mirrorLag(ctx, h, replicaB, root, n, 30); err != nil {
+		var lastLag string
+		if f.lag, lastLag, err = mirrorLag(ctx, h, replicaB, root, n, 30); err != nil {
 			return out, err
 		}
 		present += 30
-		time.Sleep(3 * time.Second) // let Traefik take the lag hooks' changes
+		// Idle means Traefik has applied the last change and been polled
+		// (held) since: served, then more than a hold.
+		if _, err := waitStatus(ctx, tr.WebURL()+lastLag+"/", http.StatusOK, time.Now(), 2*time.Minute); err != nil {
+			return out, err
+		}
+		time.Sleep(6 * time.Second)
 		if f.idleCPU, err = idleCPU(tr.Pid(), 10*time.Second); err != nil {
 			return out, err
 		}
@@ -169,33 +175,39 @@ func waitStatus(ctx context.Context, url string, want int, since time.Time, limi
 // mirrorLag posts count start hooks to one replica and measures, for each,
 // the time from its answer to the other replica's mirror holding its
 // revision (its /readyz, polled every millisecond).
-func mirrorLag(ctx context.Context, h *hooks, other *harness.Sidecar, root string, size, count int) ([]time.Duration, error) {
-	var lags []time.Duration
+// It also returns the last route's path.
+func mirrorLag(ctx context.Context, h *hooks, other *harness.Sidecar, root string, size, count int) ([]time.Duration, string, error) {
+	var (
+		lags []time.Duration
+		last string
+	)
 	for i := range count {
 		before, err := mirrorRevision(ctx, other.URL())
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		if _, _, err := h.start(ctx, fmt.Sprintf("%s-lag%d-%d", root, size, i)); err != nil {
-			return nil, err
+		reply, _, err := h.start(ctx, fmt.Sprintf("%s-lag%d-%d", root, size, i))
+		if err != nil {
+			return nil, "", err
 		}
 		answered := time.Now()
+		last = reply.Routes[0].Path
 		for {
 			rev, err := mirrorRevision(ctx, other.URL())
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			if rev > before {
 				lags = append(lags, time.Since(answered))
 				break
 			}
 			if time.Since(answered) > 30*time.Second {
-				return nil, fmt.Errorf("the other replica's mirror stayed at revision %d", rev)
+				return nil, "", fmt.Errorf("the other replica's mirror stayed at revision %d", rev)
 			}
 			time.Sleep(time.Millisecond)
 		}
 	}
-	return lags, nil
+	return lags, last, nil
 }
 
 // idleCPU is the share of one core the process used over d.
@@ -228,8 +240,7 @@ func bodySizes(ctx context.Context, base string) (plain, gzipped int, err error)
 			return 0, err
 		}
 		defer resp.Body.Close()
-		var r io.Reader = resp.Body
-		n, err := io.Copy(io.Discard, r)
+		n, err := io.Copy(io.Discard, resp.Body)
 		if enc == "gzip" && resp.Header.Get("Content-Encoding") != "gzip" {
 			return 0, fmt.Errorf("no gzip answer")
 		}
