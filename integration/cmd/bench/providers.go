@@ -47,9 +47,6 @@ func (b *bench) providers(ctx context.Context, ens *harness.Ensemble) error {
 		if err := r.footprint(ctx, n); err != nil {
 			return err
 		}
-		if err := r.rebuild(ctx, n); err != nil {
-			return err
-		}
 	}
 	b.noteTraefikTrouble(r.all...)
 	return nil
@@ -203,14 +200,18 @@ func (r *providersRun) grow(ctx context.Context, n int) error {
 	return nil
 }
 
-// reps measures hook → served (HTTP) and write → served (Redis)
-// alternately, then stop → 404 of what they added.
+// reps measures hook → served (HTTP), write → served (Redis) and the
+// floor in turn, then stop → 404 of what the paths added.
 func (r *providersRun) reps(ctx context.Context, n int) error {
 	var started []string
 	routers := map[string]string{} // execution → its router
 	var redisAdded []int
 	var repTook time.Duration
 	reps := r.repsAt(n)
+	floor, err := r.prepareFloor(ctx)
+	if err != nil {
+		return err
+	}
 	for rep := 1; rep <= reps; rep++ {
 		if rep > 1 && !r.fits(repTook) {
 			r.note("providers at %s routes: %d of %d repetitions, the rest did not fit the time budget (-budget %s)", count(float64(n)), rep-1, reps, r.cfg.budget)
@@ -247,6 +248,9 @@ func (r *providersRun) reps(ctx context.Context, n int) error {
 			}, nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := r.floorRep(ctx, n, rep, floor); err != nil {
 			return err
 		}
 		repTook = time.Since(repStart)

@@ -103,6 +103,15 @@ func TestPathTargetsFromFigures(t *testing.T) {
 	assert.False(t, got["idle Traefik CPU ≤ 5 % of a core at 10,000 routes (HTTP provider)"])
 	rss := "sidecar RSS ≤ 96 MiB at 10,000 routes, endpoint in use (peak, replica Traefik polls)"
 	assert.False(t, known[rss], "no RSS recorded: not measured, not a verdict")
+
+	// A floor above the path itself decides nothing.
+	r.add(sample{Section: secFloor, Variant: floorNoCert, Routes: 10000, Metric: "served", Value: 9000})
+	r.add(sample{Section: secFloor, Variant: floorNoCert, Routes: 10000, Metric: "served", Value: 9000})
+	for _, p := range r.pathTargets() {
+		if p.what == "hook → served median ≤ floor + 150 ms at 10,000 routes" {
+			assert.NotEmpty(t, p.unjudged)
+		}
+	}
 	assert.True(t, math.IsNaN(r.med(secFootprint, "sidecar-b", 10000, "vmhwm")))
 }
 
