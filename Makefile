@@ -118,7 +118,7 @@ fuzz:
 # a new dependency of the harness also needs `go mod tidy` in its folder.
 bench: deps build
 	cd integration/cmd/bench && GOWORK=off $(GO) build -o $(CURDIR)/bin/bench .
-	bin/bench -sidecar $(CURDIR)/$(BIN) -out docs/bench $(if $(PROVIDER),-$(PROVIDER)-provider)
+	bin/bench -sidecar $(CURDIR)/$(BIN) -out docs/bench
 
 # The bench module's vet and unit tests (no ZooKeeper or Traefik needed).
 bench-check:

@@ -56,8 +56,6 @@ type config struct {
 	idleFor, routingFor      time.Duration
 	lagSamples               int
 	skipZooKeeperPaths       bool
-	httpOnly                 bool  // only the HTTP-provider path
-	httpAt                   []int // its sizes
 }
 
 // largeReps caps the repetitions at sizes above the ratio size: they only
@@ -83,7 +81,6 @@ func main() {
 	replot := flag.Bool("replot", false, "only redraw the plots in -out from its results.csv (same sizes as the run that wrote it)")
 	providersAt := flag.String("providers-at", "", "comma-separated sizes of the providers phase instead of the default ones (e.g. 10000 with -providers-only -pprof)")
 	providersOnly := flag.Bool("providers-only", false, "run only the providers phase (HTTP provider, Redis, floor), for development")
-	httpOnly := flag.Bool("http-provider", false, "run only the HTTP-provider path (two replicas, Traefik polling GET /v1/traefik) at 100 / 1,000 / 10,000 routes, with and without the default certificate, and write <out>/http-provider.md")
 	pprofDir := flag.String("pprof", "", "write CPU profiles of both Traefiks during the second hook → served repetition at the ratio size into this directory")
 	flag.Parse()
 	cfg := config{
@@ -94,10 +91,8 @@ func main() {
 		providersAt: []int{100, 1000, 10000, 20000}, targetSmall: 1000, targetLarge: 10000,
 		idleFor: 12 * time.Second, routingFor: 3 * time.Second, lagSamples: 50,
 		skipZooKeeperPaths: *providersOnly,
-		httpOnly:           *httpOnly, httpAt: []int{100, 1000, 10000},
 	}
 	if *quick {
-		cfg.httpAt = []int{20, 100, 300}
 		cfg.servedAt, cfg.ratioAt, cfg.stopAt = []int{20, 100, 300}, 100, 100
 		cfg.overheadAt, cfg.overheadSamples = []int{0, 100, 1000}, 50
 		cfg.burstHooks = 200
@@ -157,9 +152,6 @@ func run(cfg config, sidecarBin string) error {
 	defer backend.Close()
 	b := &bench{cfg: cfg, deadline: began.Add(cfg.budget), sidecar: sidecarBin, token: randomHex(16), secret: randomHex(32), backend: backend, res: res, progress: progress}
 
-	if cfg.httpOnly {
-		return runHTTPProvider(ctx, b, cfg.httpAt, cfg.reps)
-	}
 	phase := func(name string, f func() error) error {
 		start := time.Now()
 		progress("=== %s", name)
