@@ -107,7 +107,6 @@ func (f *Follower) run(ctx context.Context) {
 	failing := false
 	for ctx.Err() == nil {
 		err := f.step(ctx)
-		f.following.Store(false)
 		if err == nil {
 			if failing {
 				f.log.Info("mirror following ZooKeeper again")
@@ -115,6 +114,9 @@ func (f *Follower) run(ctx context.Context) {
 			failing = false
 			continue
 		}
+		// Only a failed step ends "following": between two successful
+		// steps the mirror is in step, and Age must say zero there.
+		f.following.Store(false)
 		if !failing {
 			f.log.Warn("mirror cannot follow ZooKeeper; serving the last mirror", "error", err)
 		}

@@ -81,6 +81,29 @@ func TestFollowerFollowsChangeRecords(t *testing.T) {
 	assert.Contains(t, servedRouters(t, f), before.Routes[0].Traefik.Name)
 }
 
+// While every read of the revision succeeds, the mirror is in step at
+// every instant, the reads themselves included: Age, and the
+// zk_sidecar_mirror_age_seconds gauge and /readyz built on it, say zero.
+func TestFollowerAgeStaysZeroWhileFollowing(t *testing.T) {
+	store := newMemStore()
+	p := newTestProvider(t, store)
+	runWriter(t, p)
+	f := NewFollower(p.Reader, p.log)
+	t.Cleanup(f.Start(context.Background()))
+	eventually(t, "in step", func() bool { return f.Age() == 0 })
+
+	store.mu.Lock()
+	store.getDelay = 5 * time.Millisecond // each poll's read takes a round trip
+	store.mu.Unlock()
+	var nonZero []time.Duration
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(500 * time.Microsecond) {
+		if age := f.Age(); age != 0 {
+			nonZero = append(nonZero, age)
+		}
+	}
+	assert.Empty(t, nonZero, "ages read while the follower kept reading the revision")
+}
+
 // A mirror further behind than the records kept loads everything again;
 // one that lacks only kept records reads just those.
 func TestFollowerCatchUp(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
@@ -24,6 +25,8 @@ type memStore struct {
 	// beforeCommit, when set, runs (unlocked) before each transaction is
 	// applied: another writer acting between planning and commit.
 	beforeCommit func(ops []zkstore.Op)
+	// getDelay, when set, is how long each Get takes: a round trip.
+	getDelay time.Duration
 }
 
 type memNode struct {
@@ -39,6 +42,11 @@ var errMemDown = fmt.Errorf("%w: test store is down", zkstore.ErrUnavailable)
 
 func (m *memStore) Get(p string) ([]byte, zkstore.Stat, error) {
 	m.mu.Lock()
+	if d := m.getDelay; d > 0 {
+		m.mu.Unlock()
+		time.Sleep(d)
+		m.mu.Lock()
+	}
 	defer m.mu.Unlock()
 	if m.down {
 		return nil, zkstore.Stat{}, errMemDown
