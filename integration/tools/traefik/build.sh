@@ -33,7 +33,9 @@ while kill -0 "$pid" 2>/dev/null; do
 	if ((SECONDS >= next)); then
 		downloaded=$(grep -c '^go: downloading ' "$log" || true)
 		compiled=$(grep -vc '^go: ' "$log" || true)
-		last=$(grep -v '^go: ' "$log" | tail -n 1)
+		# || true: before the first package is compiled grep matches
+		# nothing, and pipefail would end the script there.
+		last=$(grep -v '^go: ' "$log" | tail -n 1 || true)
 		echo "traefik: still building, $(elapsed) elapsed: $downloaded modules downloaded, $compiled packages compiled${last:+ (last: $last)}"
 		next=$((next + every))
 	fi
