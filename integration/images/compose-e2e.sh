@@ -9,7 +9,10 @@
 #      sidecar's /readyz;
 #   3. the example hooks (notebook, spark) posted to the sidecar container,
 #      every published path requested through Traefik's published port
-#      (200 from the demo app), stop, then 404;
+#      (200 from the demo app), stop, then 404; the same through the
+#      http-provider profile's Traefik (traefik-http, reading the sidecar's
+#      GET /v1/traefik with the read-only token), which this stack also
+#      starts, and the tokens GET /v1/traefik and the hooks accept;
 #   4. the integration suite in external mode against the containerized
 #      ensemble and Traefik (README: "Running the integration suite against
 #      an external stack");
@@ -27,7 +30,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 read -r -a compose_cmd <<<"${COMPOSE:-docker-compose}"
 project="${E2E_PROJECT:-zsc-e2e}"
 export COMPOSE_PROJECT_NAME="$project"
-compose=("${compose_cmd[@]}" -f docker-compose.yml -f integration/images/docker-compose.images.yml)
+compose_files=("${compose_cmd[@]}" -f docker-compose.yml -f integration/images/docker-compose.images.yml)
+# The first stack also runs the http-provider profile. Every compose command
+# names the profile while it runs (down included), so none of them leaves its
+# container behind.
+compose=("${compose_files[@]}" --profile http-provider)
+healthy_services=(zk1 zk2 zk3 traefik traefik-http)
 log="${E2E_LOG:-compose-e2e.log}"
 
 now() { date +%s.%N; }
@@ -60,11 +68,13 @@ free_port() { # free_port VAR
 		fi
 	done
 }
-for var in TRAEFIK_WEB_PORT TRAEFIK_API_PORT SIDECAR_PORT ZK1_PORT ZK2_PORT ZK3_PORT; do
+for var in TRAEFIK_WEB_PORT TRAEFIK_API_PORT TRAEFIK_HTTP_WEB_PORT TRAEFIK_HTTP_API_PORT SIDECAR_PORT ZK1_PORT ZK2_PORT ZK3_PORT; do
 	free_port "$var"
 done
 traefik_url="http://127.0.0.1:$TRAEFIK_WEB_PORT"
 api_url="http://127.0.0.1:$TRAEFIK_API_PORT"
+http_traefik_url="http://127.0.0.1:$TRAEFIK_HTTP_WEB_PORT"
+http_api_url="http://127.0.0.1:$TRAEFIK_HTTP_API_PORT"
 sidecar_url="http://127.0.0.1:$SIDECAR_PORT"
 
 secrets="$(mktemp -d)"
@@ -108,34 +118,41 @@ else
 fi
 export SIDECAR_TOKEN_FILE="$secrets/token" SIDECAR_KEY_SECRET_FILE="$secrets/key-secret"
 TOKEN="$(cat "$secrets/token" 2>/dev/null || sudo cat "$secrets/token")"
+# The read-only token of GET /v1/traefik, as the profile's comment tells
+# operators to set it: the sidecar accepts it, traefik-http sends it.
+TRAEFIK_READ_TOKEN="$(openssl rand -hex 32)"
+export TRAEFIK_READ_TOKEN
 say "secrets: $(stat -c '%a %u:%g' "$secrets/token") token, $(stat -c '%a %u:%g' "$secrets/key-secret") key secret"
 
 # 2. Up. Compose starts each service once its depends_on conditions hold
 # (ZooKeeper healthy before the sidecar and Traefik).
 container() { "${compose[@]}" ps -q "$1"; }
 health() { docker inspect -f '{{ if .State.Health }}{{ .State.Health.Status }}{{ else }}{{ .State.Status }}{{ end }}' "$(container "$1")"; }
+# What the last probe of wait_until saw, for its failure message.
+last_seen=
 wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
 	local deadline=$((SECONDS + $1)) what="$2"
 	shift 2
 	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || fail "$what: not within the time allowed"
+		((SECONDS < deadline)) || fail "$what: not within the time allowed${last_seen:+ (last seen: $last_seen)}"
 		sleep 1
 	done
 }
 all_healthy() {
 	local s
-	for s in zk1 zk2 zk3 traefik; do [[ "$(health "$s")" == healthy ]] || return 1; done
+	for s in "${healthy_services[@]}"; do [[ "$(health "$s")" == healthy ]] || return 1; done
 }
 stack_up() {
-	say "${compose[*]} up -d --no-build (project $project; Traefik on $traefik_url, sidecar on $sidecar_url, ZooKeeper on $ZK1_PORT,$ZK2_PORT,$ZK3_PORT)"
+	say "${compose[*]} up -d --no-build (project $project; Traefik on $traefik_url, sidecar on $sidecar_url, ZooKeeper on $ZK1_PORT,$ZK2_PORT,$ZK3_PORT$(
+		[[ " ${healthy_services[*]} " == *" traefik-http "* ]] && echo "; traefik-http on $http_traefik_url"))"
 	if ! "${compose[@]}" up -d --no-build >>"$log" 2>&1; then
 		tail -20 "$log" >&2
 		fail "up failed"
 	fi
 	phase "up returned"
-	wait_until 180 "health checks of zk1, zk2, zk3, traefik" all_healthy
+	wait_until 180 "health checks of ${healthy_services[*]}" all_healthy
 	wait_until 60 "sidecar /readyz" curl -sf "$sidecar_url/readyz"
-	phase "healthy: $(for s in zk1 zk2 zk3 traefik; do printf '%s=%s ' "$s" "$(health "$s")"; done)sidecar /readyz=200"
+	phase "healthy: $(for s in "${healthy_services[@]}"; do printf '%s=%s ' "$s" "$(health "$s")"; done)sidecar /readyz=200"
 	local s mode
 	for s in zk1 zk2 zk3; do
 		mode="$(docker exec "$(container "$s")" sh -c 'echo srvr | nc -w 2 localhost 2181' | sed -n 's/^Mode: //p')"
@@ -164,10 +181,13 @@ stack_up
 
 # 3. The example hooks, their backend rewritten to the demo app as README's
 # lifecycle example does (BACKEND_HOST=whoami BACKEND_PORT=8888).
+hook_body() { # hook_body APP EVENT
+	jq '(.execution.services[]?.ports[]? | select(has("external_ip"))) |= (.external_ip = "whoami" | .external_port = 8888)' \
+		"examples/hooks/$1-$2.json"
+}
 hook() { # hook APP EVENT [QUERY] prints the answer; fails on a non-2xx
 	local body status out
-	body="$(jq '(.execution.services[]?.ports[]? | select(has("external_ip"))) |= (.external_ip = "whoami" | .external_port = 8888)' \
-		"examples/hooks/$1-$2.json")"
+	body="$(hook_body "$1" "$2")"
 	out="$(mktemp)"
 	status="$(curl -sS -o "$out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
 		-H 'Content-Type: application/json' --data-binary "$body" "$sidecar_url/v1/hooks${3:-}")"
@@ -175,25 +195,94 @@ hook() { # hook APP EVENT [QUERY] prints the answer; fails on a non-2xx
 	rm -f "$out"
 	[[ "$status" == 2* ]] || fail "$2 hook of $1: HTTP $status"
 }
-through_traefik() { curl -s -o /dev/null -w '%{http_code}' "$traefik_url$1/"; }
-answers_404() { [[ "$(through_traefik "$1")" == 404 ]]; }
+status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+expect_status() { # expect_status WANT(regex) DESCRIPTION CURL-ARGS...
+	local want="$1" what="$2" got
+	shift 2
+	got="$(status_of "$@")"
+	[[ "$got" =~ ^($want)$ ]] || fail "$what: HTTP $got, want $want"
+	say "  $what -> $got"
+}
+answers_404() { # answers_404 BASE-URL PATH
+	local status
+	status="$(status_of "$1$2/")"
+	last_seen="HTTP $status"
+	[[ "$status" == 404 ]]
+}
+served_by_demo() { # served_by_demo BASE-URL PATH: 200 from the demo app, for that path
+	local out status
+	out="$(mktemp)"
+	status="$(curl -s -o "$out" -w '%{http_code}' "$1$2/")"
+	last_seen="HTTP $status $(head -c 200 "$out")"
+	rm -f "$out"
+	[[ "$status" == 200 && "$last_seen" == "HTTP 200 demo-notebook $2/"* ]]
+}
+traefik_config() { # traefik_config prints GET /v1/traefik as traefik-http's token reads it
+	curl -sSf -H "Authorization: Bearer $TRAEFIK_READ_TOKEN" "$sidecar_url/v1/traefik"
+}
+
+# Tokens: GET /v1/traefik takes the read-only token (and the API token),
+# nothing else; the read-only token opens nothing else, and a hook posted
+# with it writes nothing.
+v1_traefik="$sidecar_url/v1/traefik"
+expect_status 401 "GET /v1/traefik without a token" "$v1_traefik"
+expect_status 401 "GET /v1/traefik with a wrong token" -H "Authorization: Bearer x$TRAEFIK_READ_TOKEN" "$v1_traefik"
+expect_status 200 "GET /v1/traefik with the read-only token" -H "Authorization: Bearer $TRAEFIK_READ_TOKEN" "$v1_traefik"
+expect_status 200 "GET /v1/traefik with the API token" -H "Authorization: Bearer $TOKEN" "$v1_traefik"
+execution="$(jq -r .execution.id examples/hooks/notebook-start.json)"
+expect_status '401|403' "POST /v1/hooks (notebook start) with the read-only token" \
+	-H "Authorization: Bearer $TRAEFIK_READ_TOKEN" -H 'Content-Type: application/json' \
+	--data-binary "$(hook_body notebook start)" "$sidecar_url/v1/hooks"
+expect_status 404 "then GET /v1/executions/$execution with the API token (nothing written)" \
+	-H "Authorization: Bearer $TOKEN" "$sidecar_url/v1/executions/$execution"
+expect_status '401|403' "GET /v1/routes with the read-only token" \
+	-H "Authorization: Bearer $TRAEFIK_READ_TOKEN" "$sidecar_url/v1/routes"
+phase "tokens: GET /v1/traefik 401 without or with a wrong token, 200 with the read-only or API token; the read-only token cannot post a hook"
+
+# Each route through both Traefiks. ?wait watches the ZooKeeper-provider
+# Traefik only (the sidecar's --traefik-api-url), so traefik-http, which
+# polls GET /v1/traefik, is waited for separately.
 for app in notebook spark; do
 	hook "$app" prepare >/dev/null
 	answer="$(hook "$app" start '?wait=60s')"
 	[[ "$(jq -r .served <<<"$answer")" == true ]] || fail "start of $app: not served within 60s: $answer"
 	mapfile -t paths < <(jq -r '.routes[].path' <<<"$answer")
-	for path in "${paths[@]}"; do
+	mapfile -t routers < <(jq -r '.routes[].router' <<<"$answer")
+	config="$(traefik_config)" || fail "GET /v1/traefik with the read-only token failed"
+	for i in "${!paths[@]}"; do
+		path="${paths[i]}" router="${routers[i]}"
 		body="$(curl -sS "$traefik_url$path/")"
 		[[ "$body" == "demo-notebook $path/"* ]] || fail "GET $traefik_url$path/: $body"
 		say "  $app: GET $traefik_url$path/ -> 200 \"${body%%$'\n'*}\""
+		jq -e --arg r "$router" --arg p "$path" '.http.routers[$r].rule | contains($p)' <<<"$config" >/dev/null ||
+			fail "GET /v1/traefik has no router $router for $path: $(jq -c '.http.routers | keys' <<<"$config")"
+		last_seen=
+		wait_until 30 "traefik-http: 200 from the demo app for $path" served_by_demo "$http_traefik_url" "$path"
+		say "  $app: traefik-http GET $http_traefik_url$path/ -> ${last_seen%%$'\n'*}"
+		# The route came from the HTTP provider: its only provider.
+		expect_status 200 "$app: traefik-http API GET /api/http/routers/$router@http" "$http_api_url/api/http/routers/$router@http"
 	done
 	hook "$app" stop >/dev/null
 	for path in "${paths[@]}"; do
-		wait_until 30 "404 for $path after the stop hook" answers_404 "$path"
+		last_seen=
+		wait_until 30 "404 for $path through Traefik after the stop hook" answers_404 "$traefik_url" "$path"
 		say "  $app: after stop GET $traefik_url$path/ -> 404"
+		last_seen=
+		wait_until 30 "404 for $path through traefik-http after the stop hook" answers_404 "$http_traefik_url" "$path"
+		say "  $app: after stop traefik-http GET $http_traefik_url$path/ -> 404"
+	done
+	config="$(traefik_config)" || fail "GET /v1/traefik with the read-only token failed"
+	for router in "${routers[@]}"; do
+		jq -e --arg r "$router" '.http.routers | has($r) | not' <<<"$config" >/dev/null ||
+			fail "GET /v1/traefik still has the stopped router $router"
 	done
 done
-phase "hooks: prepare, start ?wait, 200 through Traefik, stop, 404 for notebook and spark"
+phase "hooks: prepare, start ?wait, 200 through Traefik and traefik-http, stop, 404 through both, for notebook and spark"
+
+# traefik-http has been proven; stopped, so that the suite below runs with
+# the same load as without the profile.
+"${compose[@]}" stop traefik-http >>"$log" 2>&1 || fail "stop traefik-http failed"
+phase "traefik-http stopped"
 
 # 4. The integration suite against the containerized ensemble and Traefik.
 if [[ "${E2E_SUITE:-1}" != 0 ]]; then
@@ -222,6 +311,10 @@ stack_down
 # 6. The containerized chaos run, on a stack of its own: the invariant
 # checker needs a Traefik root that only the run's sidecars write to.
 if [[ "${E2E_CHAOS:-1}" != 0 ]]; then
+	# Without the http-provider profile: the run checks the ZooKeeper
+	# provider's Traefik, and another Traefik would only add load.
+	compose=("${compose_files[@]}")
+	healthy_services=(zk1 zk2 zk3 traefik)
 	stack_up
 	read -r -a vars <<<"$(suite_env)"
 	chaos_log="${log%.log}-chaos.log"
