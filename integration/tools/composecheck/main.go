@@ -78,6 +78,9 @@ func checkCompose(ctx context.Context, path string, print bool) error {
 		cli.WithName("traefik-zk-sidecar"),
 		cli.WithConsistency(true),
 		cli.WithResolvedPaths(true),
+		// Every profile: a service of an inactive profile (traefik-http of
+		// http-provider) would otherwise be dropped before any check.
+		cli.WithProfiles([]string{"*"}),
 	)
 	if err != nil {
 		return err
@@ -108,7 +111,7 @@ func checkCompose(ctx context.Context, path string, print bool) error {
 		if svc.Build != nil {
 			image += " (build " + svc.Build.Dockerfile + ")"
 		}
-		lines = append(lines, fmt.Sprintf("  %-8s %-40s %-14s depends_on: %s", name, image, health, strings.Join(deps, " ")))
+		lines = append(lines, fmt.Sprintf("  %-12s %-40s %-14s depends_on: %s", name, image, health, strings.Join(deps, " ")))
 	}
 	sort.Strings(lines)
 	fmt.Printf("compose: %s: valid; %d services, %d volumes, %d secrets\n%s\n",
