@@ -182,6 +182,7 @@ func compareShapes(names []string, sizes []int, reps int) {
 		fmt.Println("|---|---:|---:|---:|---:|---:|")
 		for _, s := range list {
 			rs := runs[s.name]
+			// Allocations are the same at every repetition: the first's are shown.
 			col := func(f func(shapeRun) time.Duration, round time.Duration) string {
 				var ds []time.Duration
 				for _, r := range rs {
