@@ -123,6 +123,7 @@ bench: deps build
 # The bench module's vet and unit tests (no ZooKeeper or Traefik needed).
 bench-check:
 	cd integration/cmd/bench && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -count=1 ./...
+	cd integration/tools/traefik && GOWORK=off $(GO) vet ./rebuildcost && GOWORK=off $(GO) test -count=1 ./rebuildcost
 
 # Chaos run: leader kill, ensemble freeze, sidecar SIGKILL, two replicas.
 chaos: deps build

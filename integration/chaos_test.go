@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -440,6 +441,9 @@ type chaosRun struct {
 	all    []*chaosExec // both
 
 	frozen atomic.Bool // the ensemble is frozen
+	// ringsAfterThaw is each replica's count of its mirror's watch rings
+	// once it was ready after the whole-ensemble freeze (nil without one).
+	ringsAfterThaw []float64
 	// traefikDown: Traefik is restarting; probes are counted apart.
 	traefikDown atomic.Bool
 }
@@ -660,6 +664,13 @@ func (run *chaosRun) script() []*chaosPhase {
 				}
 			}
 			t.Logf("phase 2: both replicas ready %s after thaw", time.Since(thawed).Round(time.Millisecond))
+			rings := make([]float64, len(replicas))
+			for i, s := range replicas {
+				if rings[i], err = mirrorRings(s.URL()); err != nil {
+					return fmt.Errorf("replica %d: %w", i, err)
+				}
+			}
+			run.ringsAfterThaw = rings
 			return nil
 		}},
 		{name: "SIGKILL replica 0 mid-burst, restart it", trigger: chaosTriggerSidecar, run: func() error {
@@ -848,6 +859,47 @@ func (run *chaosRun) checkViews() (first, second *chaosVerdict) {
 	return first, second
 }
 
+// ringsSinceThaw checks that replica 1's mirror watch rang again after
+// the whole ensemble was frozen past the session timeout (the hooks after
+// the freeze commit through both replicas): the watch's session was
+// replaced, not left wedged. Replica 0 is restarted later, which resets
+// its count.
+func (run *chaosRun) ringsSinceThaw() string {
+	if run.ringsAfterThaw == nil {
+		return "no freeze"
+	}
+	now, err := mirrorRings(run.replicas[1].URL())
+	if err != nil {
+		run.t.Errorf("replica 1's metrics: %v", err)
+		return err.Error()
+	}
+	rang := now - run.ringsAfterThaw[1]
+	if rang <= 0 {
+		run.t.Errorf("replica 1's mirror watch never rang after the freeze (%.0f rings before, %.0f now): the mirror fell back to reading the revision once a second", run.ringsAfterThaw[1], now)
+	}
+	return fmt.Sprintf("%.0f", rang)
+}
+
+// mirrorRings reads zk_sidecar_mirror_bell_rings_total from a replica's
+// /metrics (no token).
+func mirrorRings(base string) (float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "zk_sidecar_mirror_bell_rings_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("no zk_sidecar_mirror_bell_rings_total in %s/metrics", base)
+}
+
 // report prints the run's figures.
 func (run *chaosRun) report(testStart time.Time, figures chaosFigures, first, second *chaosVerdict) {
 	t, client, replicas, probeStats := run.t, run.client, run.replicas, figures.probes
@@ -885,6 +937,7 @@ func (run *chaosRun) report(testStart time.Time, figures chaosFigures, first, se
 		{"probes while Traefik restarted (not counted above)", strconv.Itoa(probeStats.restarting)},
 		{"stalls of the test process (machine load)", run.stalls.summary()},
 		{"sidecar ZooKeeper sessions (replica 0 / 1)", sessions[0] + " / " + sessions[1]},
+		{"mirror watch rings after the freeze (replica 1)", run.ringsSinceThaw()},
 		{"client run", clientTook.Round(time.Millisecond).String()},
 		{"whole test", time.Since(testStart).Round(time.Second).String()},
 	}

@@ -20,37 +20,50 @@ import (
 // unavailable): the last mirror stays published meanwhile.
 const followRetry = 500 * time.Millisecond
 
-// followPoll is how often the follower reads the revision's version: one
-// read of a small znode from the server the session is connected to.
-//
-// It polls rather than keeping a data watch: with a watch, the client sends
-// SetWatches on every reconnection, and after the whole ensemble had been
-// frozen longer than the session timeout (the chaos run) both replicas'
-// sessions never recovered: each reconnection was revalidated, then the
-// server answered nothing more and the client dropped the connection,
-// again and again, for minutes (ZooKeeper 3.8.0, go-zookeeper 1.0.4), while
-// without the watch they recovered in seconds.
+// followPoll is how often the follower reads the revision while it has no
+// doorbell to ring it: one read of a small znode.
 const followPoll = 20 * time.Millisecond
 
-// Follower keeps a mirror of the served routes in step with ZooKeeper: the
-// revision's version, read every followPoll, tells it that something was
-// committed, and it reads only the change records of the revisions it
-// lacks. It loads every record only at start, or when the records it needs
-// were trimmed.
+// followFallback is how often the follower reads the revision while its
+// doorbell is armed. The bell rings within a round trip of a commit; this
+// read only bounds the delay should a ring be lost, at one read a second.
+const followFallback = time.Second
+
+// Bell rings when the revision's data may have changed: a ZooKeeper watch
+// (zkstore.Doorbell is the real one). Arm reads the revision's version and
+// arms the bell; rung is closed at the first change after that read, or
+// whenever the bell can no longer tell (the follower then re-reads).
+type Bell interface {
+	Arm(path string) (version int32, rung <-chan struct{}, err error)
+}
+
+// Follower keeps a mirror of the served routes in step with ZooKeeper: its
+// bell (or, without one, a read of the revision every followPoll) tells it
+// that something was committed, and it reads only the change records of
+// the revisions it lacks. It loads every record only at start, or when the
+// records it needs were trimmed.
 type Follower struct {
-	reader  *Reader
-	log     *slog.Logger
-	current mirror.Current
-	// state belongs to the follower's goroutine (see Start).
-	state  mirror.State
-	loaded bool
+	reader *Reader
+	bell   Bell
+	log    *slog.Logger
+	// poll and fallback are followPoll and followFallback; tests shorten
+	// or lengthen them.
+	poll, fallback time.Duration
+	current        mirror.Current
+	// state, loaded and the armed bell belong to the follower's goroutine
+	// (see Start). rung is nil while the bell is not armed; armedVersion
+	// is the revision's version the bell's server had when it was armed.
+	state        mirror.State
+	loaded       bool
+	rung         <-chan struct{}
+	armedVersion int32
 
 	// confirmed is when the mirror was last known to be in step (unix
 	// nanoseconds); following is true while reading the revision succeeds.
 	confirmed atomic.Int64
 	following atomic.Bool
 
-	fullLoads, records atomic.Int64
+	fullLoads, records, rings atomic.Int64
 	// DefaultCertificate puts the deployment's default certificate (see
 	// Config.DefaultCertificate), once there is one, into Traefik's
 	// default TLS store of the body. Set it before Start.
@@ -62,10 +75,15 @@ type FollowerStats struct {
 	FullLoads int64
 	// Records counts change records applied.
 	Records int64
+	// Rings counts the bell's rings.
+	Rings int64
 }
 
-// NewFollower follows the records the writers commit; call Start.
-func NewFollower(r *Reader, log *slog.Logger) *Follower { return &Follower{reader: r, log: log} }
+// NewFollower follows the records the writers commit; call Start. bell may
+// be nil: the follower then polls the revision.
+func NewFollower(r *Reader, bell Bell, log *slog.Logger) *Follower {
+	return &Follower{reader: r, bell: bell, log: log, poll: followPoll, fallback: followFallback}
+}
 
 // Snapshot is the latest mirror; nil until the first load.
 func (f *Follower) Snapshot() *mirror.Snapshot { return f.current.Load() }
@@ -95,7 +113,7 @@ func (f *Follower) Revision() int64 {
 
 // Stats returns the counters.
 func (f *Follower) Stats() FollowerStats {
-	return FollowerStats{FullLoads: f.fullLoads.Load(), Records: f.records.Load()}
+	return FollowerStats{FullLoads: f.fullLoads.Load(), Records: f.records.Load(), Rings: f.rings.Load()}
 }
 
 // Start follows until stop is called or ctx ends; stop waits for the
@@ -128,27 +146,72 @@ func (f *Follower) run(ctx context.Context) {
 	}
 }
 
-// step reads the revision, catches up with it, and waits followPoll.
+// step reads the revision, catches up with it, and waits for the bell (or
+// followPoll without one).
+//
+// The bell is armed before the revision is read, so a commit after that
+// read always rings it. The bell's session may be on a server ahead of
+// the store's: when the bell saw a newer revision than the store reads,
+// the store's server is made to catch up first (Sync), or the follower
+// would wait for a ring that already came.
 func (f *Follower) step(ctx context.Context) error {
 	if !f.loaded {
 		if err := f.fullLoad(); err != nil {
 			return err
 		}
 	}
-	_, stat, err := f.reader.store.Get(f.reader.layout.revisionPath())
+	f.arm()
+	version, err := f.readRevision()
 	if err != nil {
-		return fmt.Errorf("read revision: %w", err)
+		return err
 	}
-	if err := f.catchUp(int64(stat.Version)); err != nil {
+	if f.rung != nil && f.armedVersion > version {
+		if err := f.reader.store.Sync(f.reader.layout.revisionPath()); err != nil {
+			return err
+		}
+		if version, err = f.readRevision(); err != nil {
+			return err
+		}
+	}
+	if err := f.catchUp(int64(version)); err != nil {
 		return err
 	}
 	f.confirmed.Store(time.Now().UnixNano())
 	f.following.Store(true)
+	wait, rung := f.poll, f.rung
+	if rung != nil {
+		wait = f.fallback
+	}
 	select {
-	case <-time.After(followPoll):
+	case <-rung:
+		f.rung = nil
+		f.rings.Add(1)
+	case <-time.After(wait):
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// arm arms the bell unless it is armed already. A bell that cannot be
+// armed leaves the follower polling.
+func (f *Follower) arm() {
+	if f.bell == nil || f.rung != nil {
+		return
+	}
+	version, rung, err := f.bell.Arm(f.reader.layout.revisionPath())
+	if err != nil {
+		f.log.Debug("mirror polls: bell not armed", "error", err)
+		return
+	}
+	f.rung, f.armedVersion = rung, version
+}
+
+func (f *Follower) readRevision() (int32, error) {
+	_, stat, err := f.reader.store.Get(f.reader.layout.revisionPath())
+	if err != nil {
+		return 0, fmt.Errorf("read revision: %w", err)
+	}
+	return stat.Version, nil
 }
 
 // catchUp applies the change records after the mirror's revision up to

@@ -52,7 +52,9 @@ func TestFollowerFollowsChangeRecords(t *testing.T) {
 	before, err := p.StartExecution(ctx, notebookExec("41", "10.1.2.3", 32000))
 	require.NoError(t, err)
 
-	f := NewFollower(p.Reader, p.log)
+	bell := &memBell{m: store}
+	f := NewFollower(p.Reader, bell, p.log)
+	f.poll, f.fallback = time.Hour, time.Hour // only the bell can tell the follower of a change
 	assert.Equal(t, time.Duration(-1), f.Age(), "nothing loaded yet")
 	t.Cleanup(f.Start(ctx))
 	eventually(t, "first load", func() bool { return f.Snapshot() != nil })
@@ -70,7 +72,9 @@ func TestFollowerFollowsChangeRecords(t *testing.T) {
 	_, err = p.StopExecution(ctx, "42")
 	require.NoError(t, err)
 	eventually(t, "the stopped route gone", func() bool { _, ok := servedRouters(t, f)[name]; return !ok })
-	assert.Equal(t, FollowerStats{FullLoads: 1, Records: 2}, f.Stats(), "one load, then the two records only")
+	stats := f.Stats()
+	assert.Equal(t, FollowerStats{FullLoads: 1, Records: 2, Rings: stats.Rings}, stats, "one load, then the two records only")
+	assert.GreaterOrEqual(t, stats.Rings, int64(2), "rung by each commit")
 	eventually(t, "in step", func() bool { return f.Age() == 0 })
 
 	// ZooKeeper away: the last mirror stays, its age grows.
@@ -88,7 +92,7 @@ func TestFollowerAgeStaysZeroWhileFollowing(t *testing.T) {
 	store := newMemStore()
 	p := newTestProvider(t, store)
 	runWriter(t, p)
-	f := NewFollower(p.Reader, p.log)
+	f := NewFollower(p.Reader, nil, p.log)
 	t.Cleanup(f.Start(context.Background()))
 	eventually(t, "in step", func() bool { return f.Age() == 0 })
 
@@ -104,6 +108,67 @@ func TestFollowerAgeStaysZeroWhileFollowing(t *testing.T) {
 	assert.Empty(t, nonZero, "ages read while the follower kept reading the revision")
 }
 
+// Without a bell that can be armed, the follower polls; a bell whose
+// connection dropped rings without a change, and the follower re-reads and
+// arms it again; a bell that saw a newer revision than the store reads
+// makes the store's server catch up (Sync) before the follower waits.
+func TestFollowerBell(t *testing.T) {
+	ctx := context.Background()
+	inMirror := func(t *testing.T, f *Follower, p *Writer, id string) {
+		t.Helper()
+		res, err := p.StartExecution(ctx, notebookExec(id, "10.1.2.3", 32000))
+		require.NoError(t, err)
+		name := res.Routes[0].Traefik.Name
+		eventually(t, "route "+id+" in the mirror", func() bool { _, ok := servedRouters(t, f)[name]; return ok })
+	}
+
+	t.Run("unavailable: the follower polls", func(t *testing.T) {
+		store := newMemStore()
+		p := newTestProvider(t, store)
+		runWriter(t, p)
+		bell := &memBell{m: store, unavailable: true}
+		f := NewFollower(p.Reader, bell, p.log)
+		f.fallback = time.Hour
+		t.Cleanup(f.Start(ctx))
+		inMirror(t, f, p, "1")
+		assert.Zero(t, f.Stats().Rings)
+	})
+
+	t.Run("connection dropped: rung, re-armed, still followed", func(t *testing.T) {
+		store := newMemStore()
+		p := newTestProvider(t, store)
+		runWriter(t, p)
+		bell := &memBell{m: store}
+		f := NewFollower(p.Reader, bell, p.log)
+		f.poll, f.fallback = time.Hour, time.Hour
+		t.Cleanup(f.Start(ctx))
+		eventually(t, "armed", func() bool { return bell.armed() == 1 })
+		bell.breakOff()
+		eventually(t, "armed again", func() bool { return bell.armed() == 2 })
+		assert.Equal(t, FollowerStats{FullLoads: 1, Rings: 1}, f.Stats(), "a ring without a change reads no record")
+		inMirror(t, f, p, "2")
+	})
+
+	t.Run("bell ahead of the store: the store syncs", func(t *testing.T) {
+		store := newMemStore()
+		p := newTestProvider(t, store)
+		f := NewFollower(p.Reader, aheadBell{}, p.log)
+		require.NoError(t, f.fullLoad())
+		syncs := store.syncs
+		ctx, cancel := context.WithCancel(ctx)
+		cancel() // one step, no wait
+		require.NoError(t, f.step(ctx))
+		assert.Equal(t, syncs+1, store.syncs)
+	})
+}
+
+// aheadBell has seen a revision no store has yet, and never rings.
+type aheadBell struct{}
+
+func (aheadBell) Arm(string) (int32, <-chan struct{}, error) {
+	return 1 << 30, make(chan struct{}), nil
+}
+
 // A mirror further behind than the records kept loads everything again;
 // one that lacks only kept records reads just those.
 func TestFollowerCatchUp(t *testing.T) {
@@ -111,7 +176,7 @@ func TestFollowerCatchUp(t *testing.T) {
 	p := newTestProvider(t, store)
 	runWriter(t, p)
 	ctx := context.Background()
-	f := NewFollower(p.Reader, p.log)
+	f := NewFollower(p.Reader, nil, p.log)
 	require.NoError(t, f.fullLoad())
 
 	var names []string
@@ -186,7 +251,7 @@ func TestDefaultCertificate(t *testing.T) {
 	assert.Equal(t, cert, again)
 
 	body := func(p *Writer) string {
-		f := NewFollower(p.Reader, p.log)
+		f := NewFollower(p.Reader, nil, p.log)
 		f.DefaultCertificate = p.cfg.DefaultCertificate
 		require.NoError(t, f.fullLoad())
 		data, _, err := f.Snapshot().Body()

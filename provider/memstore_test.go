@@ -27,6 +27,8 @@ type memStore struct {
 	beforeCommit func(ops []zkstore.Op)
 	// getDelay, when set, is how long each Get takes: a round trip.
 	getDelay time.Duration
+	// watches are the armed memBells, by path.
+	watches map[string][]chan struct{}
 }
 
 type memNode struct {
@@ -152,9 +154,67 @@ func (m *memStore) Commit(ops []zkstore.Op) error {
 			return fmt.Errorf("%w: %s %s: %v", zkstore.ErrConflict, op.Kind, op.Path, err)
 		}
 	}
+	for p, chans := range m.watches {
+		if before, after := m.nodes[p], next[p]; before == nil || after == nil || before.version != after.version {
+			for _, ch := range chans {
+				close(ch)
+			}
+			delete(m.watches, p)
+		}
+	}
 	m.nodes = next
 	m.commits = append(m.commits, ops)
 	return nil
+}
+
+// memBell is a doorbell on a memStore: it rings at the commit that changes
+// the znode's data. unavailable makes Arm fail; breakOff rings every armed
+// bell without a change, as a dropped connection does.
+type memBell struct {
+	m           *memStore
+	mu          sync.Mutex
+	unavailable bool
+	arms        int
+}
+
+func (b *memBell) Arm(p string) (int32, <-chan struct{}, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.unavailable {
+		return 0, nil, errMemDown
+	}
+	b.arms++
+	m := b.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.nodes[p]
+	if !ok {
+		return 0, nil, zkstore.ErrNoNode
+	}
+	ch := make(chan struct{})
+	if m.watches == nil {
+		m.watches = map[string][]chan struct{}{}
+	}
+	m.watches[p] = append(m.watches[p], ch)
+	return n.version, ch, nil
+}
+
+func (b *memBell) breakOff() {
+	m := b.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for p, chans := range m.watches {
+		for _, ch := range chans {
+			close(ch)
+		}
+		delete(m.watches, p)
+	}
+}
+
+func (b *memBell) armed() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.arms
 }
 
 func applyMemOp(nodes map[string]*memNode, op zkstore.Op) error {

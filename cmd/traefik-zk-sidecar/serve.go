@@ -142,7 +142,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// The writer outlives the HTTP server so in-flight hooks can finish.
 	stopWriter := writer.Start(context.Background())
 	defer stopWriter() // on early returns; a second call is harmless
-	follower := provider.NewFollower(writer.Reader, log)
+	zkOpts, err := cfg.ZooKeeperOptions()
+	if err != nil {
+		return err
+	}
+	zkOpts.Logger = log
+	bell := zkstore.NewDoorbell(zkOpts)
+	defer bell.Close()
+	follower := provider.NewFollower(writer.Reader, bell, log)
 	follower.DefaultCertificate = cfg.TraefikDefaultCertificate
 	metrics.RegisterMirror(mirrorMetrics{follower})
 	stopFollower := follower.Start(context.Background())
@@ -238,3 +245,4 @@ type mirrorMetrics struct{ f *provider.Follower }
 func (m mirrorMetrics) Age() time.Duration { return m.f.Age() }
 func (m mirrorMetrics) Revision() int64    { return m.f.Revision() }
 func (m mirrorMetrics) FullLoads() float64 { return float64(m.f.Stats().FullLoads) }
+func (m mirrorMetrics) BellRings() float64 { return float64(m.f.Stats().Rings) }

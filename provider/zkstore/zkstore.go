@@ -88,7 +88,10 @@ func ParseServers(list string) ([]string, error) {
 
 // Connect starts the session in the background; the client reconnects on its
 // own and makes a new session after expiry. Use WaitConnected to block.
-func Connect(opts Options) (*Store, error) {
+func Connect(opts Options) (*Store, error) { return connect(opts, nil) }
+
+// connect is Connect with a callback for the session's state changes.
+func connect(opts Options, onState func(zk.State)) (*Store, error) {
 	if opts.SessionTimeout == 0 {
 		opts.SessionTimeout = 10 * time.Second
 	}
@@ -116,8 +119,14 @@ func Connect(opts Options) (*Store, error) {
 		zk.WithLogInfo(false),
 		dialer, hosts,
 		zk.WithEventCallback(func(ev zk.Event) {
-			if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
+			if ev.Type != zk.EventSession {
+				return
+			}
+			if ev.State == zk.StateHasSession {
 				s.sessions.Add(1)
+			}
+			if onState != nil {
+				onState(ev.State)
 			}
 		}))
 	if err != nil {

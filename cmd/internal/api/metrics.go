@@ -31,6 +31,8 @@ type MirrorSource interface {
 	// FullLoads counts loads of every record (at start, after falling
 	// behind the kept change records).
 	FullLoads() float64
+	// BellRings counts the ZooKeeper watch's rings that woke the mirror.
+	BellRings() float64
 }
 
 // RegisterMirror adds the mirror's gauges.
@@ -53,6 +55,10 @@ func (m *Metrics) RegisterMirror(src MirrorSource) {
 			Name: "zk_sidecar_mirror_full_loads_total",
 			Help: "Loads of every record into the mirror (at start, or after falling behind the kept change records).",
 		}, src.FullLoads),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "zk_sidecar_mirror_bell_rings_total",
+			Help: "Times the mirror's ZooKeeper watch on the revision rang (a commit, or its connection dropped); without rings the mirror polls the revision every 20 ms.",
+		}, src.BellRings),
 	)
 }
 

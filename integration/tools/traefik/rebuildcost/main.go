@@ -19,6 +19,11 @@
 // time (user + system), which a busy machine inflates less than wall time.
 //
 //	cd integration/tools/traefik && GOWORK=off go run ./rebuildcost -sizes 1000,5000,10000,20000
+//
+// With -rules it compares instead rule shapes that match the same requests
+// (shapes.go): building the muxer, and routing a hit and a 404 through it.
+//
+//	cd integration/tools/traefik && GOWORK=off go run ./rebuildcost -rules all -sizes 1000,10000
 package main
 
 import (
@@ -44,7 +49,21 @@ import (
 
 func main() {
 	sizes := flag.String("sizes", "1000,5000,10000,20000", "router counts")
+	rules := flag.String("rules", "", "compare rule shapes instead (comma-separated names, or all): muxer build and routing cost")
+	reps := flag.Int("reps", 7, "repetitions per shape and size, with -rules")
 	flag.Parse()
+	if *rules != "" {
+		var ns []int
+		for _, s := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				fail(err)
+			}
+			ns = append(ns, n)
+		}
+		compareShapes(splitNames(*rules), ns, *reps)
+		return
+	}
 	fmt.Println("| routers | body | yaml.v3 Unmarshal (map) | file.DecodeContent .yaml (Traefik's HTTP provider) | encoding/json (same type) | Muxer.AddRoute × N | sort once | KV pairs | kv.Decode (KV providers) |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range strings.Split(*sizes, ",") {
