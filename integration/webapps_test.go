@@ -353,6 +353,19 @@ func TestWebAppZoeUI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, z.URL(), string(url))
 	assert.Equal(t, []string{"zsc-static-zoe-ui@zookeeper"}, liveRouters(t))
+	// First in Traefik's order: a request for the UI does not try every
+	// execution's route before it (the rule keeps the proxied paths out).
+	priority, _, err := conn.Get(routers + "/zsc-static-zoe-ui/priority")
+	require.NoError(t, err)
+	assert.Equal(t, "1000000", string(priority))
+	status, body, err := harness.Get(context.Background(), tr.APIURL()+"/api/http/routers/zsc-static-zoe-ui@zookeeper", "")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, body)
+	var uiRouter struct {
+		Priority int `json:"priority"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &uiRouter))
+	assert.Equal(t, 1000000, uiRouter.Priority, "Traefik uses the priority written")
 
 	// The route is Traefik's, not the process's: it stays while the
 	// sidecar is down, and a restart neither duplicates nor rewrites it.

@@ -31,6 +31,11 @@ type Route struct {
 	// for applications that cannot be told their base path.
 	StripPrefix string           `json:"stripPrefix,omitempty"`
 	TLS         *RouterTLSConfig `json:"tls,omitempty"`
+	// Priority, when not zero, replaces the priority Traefik derives from
+	// the rule's length. Traefik tries routers in priority order, so a
+	// request for a route below thousands of others first tries all of
+	// them, at the cost of a 404.
+	Priority int `json:"priority,omitempty"`
 }
 
 // StripMiddlewareName is the name of the route's strip-prefix middleware.
@@ -60,6 +65,9 @@ func (r Route) Validate() error {
 	if err := ValidateBackend(r.Backend); err != nil {
 		return fmt.Errorf("route %q: %w", r.Name, err)
 	}
+	if r.Priority < 0 || r.Priority > MaxPriority {
+		return fmt.Errorf("%w route %q: priority %d not in 0..%d", ErrInvalid, r.Name, r.Priority, MaxPriority)
+	}
 	if r.StripPrefix != "" {
 		if err := ValidatePath(r.StripPrefix); err != nil {
 			return fmt.Errorf("route %q strip prefix: %w", r.Name, err)
@@ -78,6 +86,10 @@ func (r Route) Configuration() *Configuration {
 		Service:     r.Name,
 		Rule:        r.Rule,
 		TLS:         r.TLS,
+	}
+	if r.Priority != 0 {
+		priority := r.Priority
+		router.Priority = &priority
 	}
 	http := &HTTPConfiguration{
 		Routers: map[string]*Router{r.Name: router},
@@ -126,6 +138,7 @@ type Shape struct {
 	StripPrefix  bool
 	TLS          bool
 	CertResolver bool
+	Priority     bool
 }
 
 // Shape of the route.
@@ -135,8 +148,13 @@ func (r Route) Shape() Shape {
 		StripPrefix:  r.StripPrefix != "",
 		TLS:          r.TLS != nil,
 		CertResolver: r.TLS != nil && r.TLS.CertResolver != "",
+		Priority:     r.Priority != 0,
 	}
 }
+
+// MaxPriority bounds Route.Priority: Traefik v3 keeps the priorities
+// above math.MaxInt32 - 1000 for its own internal routers.
+const MaxPriority = 1<<31 - 1 - 1000
 
 // OwnedRoots are the top znodes of the route's subtrees; removing a route
 // means removing these and everything below them.

@@ -249,6 +249,10 @@ func TestRouteValidate(t *testing.T) {
 		{"relative strip prefix", func(r *Route) { r.StripPrefix = "p" }, false},
 		{"bad entry point", func(r *Route) { r.EntryPoints = []string{"web", "a b"} }, false},
 		{"bad cert resolver", func(r *Route) { r.TLS = &RouterTLSConfig{CertResolver: "le\n"} }, false},
+		{"a priority", func(r *Route) { r.Priority = 1_000_000 }, true},
+		{"the highest priority", func(r *Route) { r.Priority = MaxPriority }, true},
+		{"a priority Traefik keeps for itself", func(r *Route) { r.Priority = MaxPriority + 1 }, false},
+		{"a negative priority", func(r *Route) { r.Priority = -1 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,7 +337,9 @@ func TestRouteShapeMatchesEncodedKeys(t *testing.T) {
 		for _, strip := range []string{"", "/zoe/proxy/k", "/other"} {
 			for _, tls := range []*RouterTLSConfig{nil, {}, {CertResolver: "le"}, {CertResolver: "other"}} {
 				for _, backend := range []string{"http://10.0.0.1:80", "https://h.example:443"} {
-					variants = append(variants, Route{Name: "zsc-x", Rule: "Path(`/a`)", Backend: backend, EntryPoints: eps, StripPrefix: strip, TLS: tls})
+					for _, priority := range []int{0, 7, 1_000_000} {
+						variants = append(variants, Route{Name: "zsc-x", Rule: "Path(`/a`)", Backend: backend, EntryPoints: eps, StripPrefix: strip, TLS: tls, Priority: priority})
+					}
 				}
 			}
 		}
@@ -354,4 +360,21 @@ func TestRouteShapeMatchesEncodedKeys(t *testing.T) {
 			assert.Equal(t, sameKeys, a.Shape() == b.Shape(), "%+v vs %+v", a, b)
 		}
 	}
+}
+
+// A priority is the router's priority znode; without one Traefik derives
+// it from the rule, and no znode is written.
+func TestRoutePriorityEncoding(t *testing.T) {
+	r := Route{Name: "zsc-static-ui", Rule: testRule, Backend: "http://h:1"}
+	kvs, err := r.Encode("traefik")
+	require.NoError(t, err)
+	assert.NotContains(t, keysOf(kvs), "/traefik/http/routers/zsc-static-ui/priority")
+	assert.Nil(t, r.Configuration().HTTP.Routers[r.Name].Priority)
+
+	r.Priority = 1_000_000
+	kvs, err = r.Encode("traefik")
+	require.NoError(t, err)
+	assert.Equal(t, "1000000", mapOf(t, kvs)["/traefik/http/routers/zsc-static-ui/priority"])
+	require.NotNil(t, r.Configuration().HTTP.Routers[r.Name].Priority)
+	assert.Equal(t, 1_000_000, *r.Configuration().HTTP.Routers[r.Name].Priority)
 }

@@ -187,6 +187,31 @@ func opStringsOf(txns [][]zkstore.Op) [][]string {
 	return out
 }
 
+// A static route written before it had a priority gets one by a create
+// of its priority znode: nothing is deleted while Traefik may walk the tree.
+func TestInitAddsTheStaticRoutePriority(t *testing.T) {
+	store := newMemStore()
+	static, err := execution.StaticRoute("zoe-ui", "/zoe", "http://10.0.0.9:5001", testConfig(t).Settings)
+	require.NoError(t, err)
+	require.Equal(t, execution.StaticRoutePriority, static.Priority)
+	unprioritized := static
+	unprioritized.Priority = 0
+	newTestProvider(t, store, func(c *Config) { c.StaticRoutes = []kvschema.Route{unprioritized} })
+
+	newTestProvider(t, store, func(c *Config) { c.StaticRoutes = []kvschema.Route{static} })
+	txns := store.committed(1)
+	require.Len(t, txns, 1)
+	permanent, err := json.Marshal(state.Permanent{Routes: []kvschema.Route{kvschema.SentinelRoute(), static}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{
+		set(revisionPath, metaJSON(0, 0), 1),
+		changeCreate(t, 2, []kvschema.Route{kvschema.SentinelRoute(), static}),
+		create("/traefik/http/routers/zsc-static-zoe-ui/priority", "1000000"),
+		set("/traefik-zk-sidecar/permanent", string(permanent), 0),
+		kickStrings(2)[0], kickStrings(2)[1],
+	}, opStrings(txns[0]), "the revision, its change record, the priority, the permanent record, the kick")
+}
+
 func TestInitIsIdempotent(t *testing.T) {
 	store := newMemStore()
 	static, err := execution.StaticRoute("zoe-ui", "/zoe", "http://10.0.0.9:5001", testConfig(t).Settings)

@@ -657,6 +657,8 @@ func TestEnvName(t *testing.T) {
 }
 
 func TestStaticRoute(t *testing.T) {
+	require.Greater(t, StaticRoutePriority, kvschema.MaxValueLength, "above any rule's length")
+	require.LessOrEqual(t, StaticRoutePriority, kvschema.MaxPriority)
 	pathMode := Settings{BasePath: "/zoe/proxy", Routing: RoutingPath, EntryPoints: []string{"web"}}
 	hostMode := Settings{BasePath: "/zoe/proxy", Routing: RoutingHost, ProxyDomain: "apps.test"}
 	tests := []struct {
@@ -664,14 +666,17 @@ func TestStaticRoute(t *testing.T) {
 		path     string
 		settings Settings
 		wantRule string
-		wantErr  bool
+		// wantPriority: first, when no proxied path can match the rule.
+		wantPriority int
+		wantErr      bool
 	}{
-		{"proxied paths below the UI are kept out", "/zoe", pathMode, "(Path(`/zoe`) || PathPrefix(`/zoe/`)) && !PathPrefix(`/zoe/proxy/`)", false},
-		{"proxied paths elsewhere", "/zoe", Settings{BasePath: "/proxy", Routing: RoutingPath}, "Path(`/zoe`) || PathPrefix(`/zoe/`)", false},
-		{"a sibling prefix is not below", "/zoe", Settings{BasePath: "/zoey/proxy", Routing: RoutingPath}, "Path(`/zoe`) || PathPrefix(`/zoe/`)", false},
-		{"host routing does not use paths", "/zoe", hostMode, "Path(`/zoe`) || PathPrefix(`/zoe/`)", false},
-		{"the proxied paths' own base", "/zoe/proxy", pathMode, "", true},
-		{"an invalid path", "/zoe`)", pathMode, "", true},
+		{"proxied paths below the UI are kept out", "/zoe", pathMode, "(Path(`/zoe`) || PathPrefix(`/zoe/`)) && !PathPrefix(`/zoe/proxy/`)", StaticRoutePriority, false},
+		{"proxied paths elsewhere", "/zoe", Settings{BasePath: "/proxy", Routing: RoutingPath}, "Path(`/zoe`) || PathPrefix(`/zoe/`)", StaticRoutePriority, false},
+		{"a sibling prefix is not below", "/zoe", Settings{BasePath: "/zoey/proxy", Routing: RoutingPath}, "Path(`/zoe`) || PathPrefix(`/zoe/`)", StaticRoutePriority, false},
+		{"below the proxied paths' base: Traefik's order", "/zoe/proxy/ui", pathMode, "Path(`/zoe/proxy/ui`) || PathPrefix(`/zoe/proxy/ui/`)", 0, false},
+		{"host routing: apps' hosts may have the path, Traefik's order", "/zoe", hostMode, "Path(`/zoe`) || PathPrefix(`/zoe/`)", 0, false},
+		{"the proxied paths' own base", "/zoe/proxy", pathMode, "", 0, true},
+		{"an invalid path", "/zoe`)", pathMode, "", 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -683,6 +688,7 @@ func TestStaticRoute(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, "zsc-static-zoe-ui", r.Name)
 			assert.Equal(t, tt.wantRule, r.Rule)
+			assert.Equal(t, tt.wantPriority, r.Priority)
 			assert.Equal(t, "http://10.0.0.9:5001", r.Backend)
 			assert.Equal(t, tt.settings.EntryPoints, r.EntryPoints)
 		})

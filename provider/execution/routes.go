@@ -197,6 +197,11 @@ func RouterName(key string, revision int64) string {
 	return "zsc-" + key[:16] + "-" + strconv.FormatInt(revision, 10)
 }
 
+// StaticRoutePriority is a path-routed static route's priority: above
+// kvschema.MaxValueLength, the longest rule that validates, so above the
+// priority Traefik derives (the rule's length) for any execution's route.
+const StaticRoutePriority = 1_000_000
+
 // StaticRoute is a fixed route the sidecar keeps in Traefik, such as Zoe's
 // own web UI under its reverse-proxy-path: named "zsc-static-<name>", path
 // routing with the same entry points and TLS as execution routes. Zoe's UI
@@ -205,6 +210,15 @@ func RouterName(key string, revision int64) string {
 func StaticRoute(name, path, backend string, s Settings) (kvschema.Route, error) {
 	r := kvschema.Route{Name: "zsc-static-" + name, Backend: backend, EntryPoints: s.EntryPoints}
 	var err error
+	if s.Routing == RoutingPath && !strings.HasPrefix(path+"/", s.BasePath+"/") {
+		// No request both this rule and a proxied path's matches: either
+		// the proxied paths lie elsewhere or the rule excludes them (below).
+		// Going first changes which rules Traefik tries, never which one
+		// answers, and spares each request to it a pass over every
+		// execution's route. In host routing, apps' hosts may have this
+		// path too, so Traefik's own order stays.
+		r.Priority = StaticRoutePriority
+	}
 	switch {
 	case s.Routing != RoutingPath || !strings.HasPrefix(s.BasePath+"/", path+"/"):
 		r.Rule, err = kvschema.PathRule(path)

@@ -105,7 +105,9 @@ func TestConfigurationMatchesTheKVTree(t *testing.T) {
 	tls.TLS = &kvschema.RouterTLSConfig{CertResolver: "le"}
 	tlsOn := route("zsc-ffffffffffffffff-6", "http://10.0.0.6:80")
 	tlsOn.TLS = &kvschema.RouterTLSConfig{}
-	all := []kvschema.Route{ui, a, b, strip, tls, tlsOn}
+	first := ui
+	first.Name, first.Priority = "zsc-static-first", 1_000_000
+	all := []kvschema.Route{ui, a, b, strip, tls, tlsOn, first}
 	sentinel, err := kvschema.SentinelRoute().Encode("traefik")
 	require.NoError(t, err)
 
