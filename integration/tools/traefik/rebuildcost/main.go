@@ -50,9 +50,10 @@ import (
 func main() {
 	sizes := flag.String("sizes", "1000,5000,10000,20000", "router counts")
 	rules := flag.String("rules", "", "compare rule shapes instead (comma-separated names, or all): muxer build and routing cost")
-	reps := flag.Int("reps", 7, "repetitions per shape and size, with -rules")
+	reps := flag.Int("reps", 7, "repetitions per shape and size, with -rules or -static")
+	static := flag.Bool("static", false, "time a request to Zoe's UI route among the execution routes instead, at Traefik's derived priority and at the sidecar's")
 	flag.Parse()
-	if *rules != "" {
+	if *rules != "" || *static {
 		var ns []int
 		for _, s := range strings.Split(*sizes, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -61,7 +62,11 @@ func main() {
 			}
 			ns = append(ns, n)
 		}
-		compareShapes(splitNames(*rules), ns, *reps)
+		if *static {
+			compareStatic(ns, *reps)
+		} else {
+			compareShapes(splitNames(*rules), ns, *reps)
+		}
 		return
 	}
 	fmt.Println("| routers | body | yaml.v3 Unmarshal (map) | file.DecodeContent .yaml (Traefik's HTTP provider) | encoding/json (same type) | Muxer.AddRoute × N | sort once | KV pairs | kv.Decode (KV providers) |")
