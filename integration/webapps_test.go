@@ -391,6 +391,33 @@ func TestWebAppZoeUI(t *testing.T) {
 	served(t)
 }
 
+// TestWebAppZoeUIHostRouting: with host routing, Zoe's UI route matches
+// its path on any host, an application's too; an application's host is
+// the application's, whatever its path, however short its host name (a
+// rule shorter than the UI's would otherwise come after it).
+func TestWebAppZoeUIHostRouting(t *testing.T) {
+	requireOwnStack(t)
+	const root, stateRoot = "webzoeuihost", "/web-zoe-ui-host"
+	tr := startTraefik(t, root)
+	z, app := startBackend(t, "Z"), startBackend(t, "A")
+	sc := startWebSidecar(t, webSidecarOptions{rootKey: root, stateRoot: stateRoot,
+		args: []string{"--routing=host", "--proxy-domain=a.io", "--deployment-name=p", "--zoe-ui-url=" + z.URL(), "--zoe-ui-path=/zoe"}})
+	route := webStart(t, sc, "7", "n", webPort{number: 8888, backend: app})[8888]
+	const host = "n-7-p.a.io"
+	require.Equal(t, host, route.Host)
+	require.Less(t, len("Host(`"+host+"`)"), len("Path(`/zoe`) || PathPrefix(`/zoe/`)"), "the application's rule is the shorter")
+
+	web := tr.WebURL()
+	waitBody(t, web+"/zoe/x", "zoe.a.io", "Z /zoe/x\n", webServeTimeout)
+	waitBody(t, web+"/", host, "A /\n", webServeTimeout)
+	for _, path := range []string{"/zoe", "/zoe/", "/zoe/api/x"} {
+		status, body, err := harness.Get(context.Background(), web+path, host)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, status)
+		assert.Equal(t, "A "+path+"\n", body, "Host %s%s is the application's", host, path)
+	}
+}
+
 // webCertificate writes a self-signed ECDSA P-256 certificate for
 // 127.0.0.1 and apps.test into dir.
 func webCertificate(t *testing.T, dir string) (cert *x509.Certificate, certFile, keyFile string) {

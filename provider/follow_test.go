@@ -116,6 +116,7 @@ func TestFollowerBell(t *testing.T) {
 	ctx := context.Background()
 	inMirror := func(t *testing.T, f *Follower, p *Writer, id string) {
 		t.Helper()
+		eventually(t, "first load", func() bool { return f.Snapshot() != nil })
 		res, err := p.StartExecution(ctx, notebookExec(id, "10.1.2.3", 32000))
 		require.NoError(t, err)
 		name := res.Routes[0].Traefik.Name

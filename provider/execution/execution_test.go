@@ -666,7 +666,8 @@ func TestStaticRoute(t *testing.T) {
 		path     string
 		settings Settings
 		wantRule string
-		// wantPriority: first, when no proxied path can match the rule.
+		// wantPriority: first when no proxied path can match the rule,
+		// last when an application's host can have the path.
 		wantPriority int
 		wantErr      bool
 	}{
@@ -674,7 +675,7 @@ func TestStaticRoute(t *testing.T) {
 		{"proxied paths elsewhere", "/zoe", Settings{BasePath: "/proxy", Routing: RoutingPath}, "Path(`/zoe`) || PathPrefix(`/zoe/`)", StaticRoutePriority, false},
 		{"a sibling prefix is not below", "/zoe", Settings{BasePath: "/zoey/proxy", Routing: RoutingPath}, "Path(`/zoe`) || PathPrefix(`/zoe/`)", StaticRoutePriority, false},
 		{"below the proxied paths' base: Traefik's order", "/zoe/proxy/ui", pathMode, "Path(`/zoe/proxy/ui`) || PathPrefix(`/zoe/proxy/ui/`)", 0, false},
-		{"host routing: apps' hosts may have the path, Traefik's order", "/zoe", hostMode, "Path(`/zoe`) || PathPrefix(`/zoe/`)", 0, false},
+		{"host routing: apps' hosts have the path too, last", "/zoe", hostMode, "Path(`/zoe`) || PathPrefix(`/zoe/`)", StaticRouteLastPriority, false},
 		{"the proxied paths' own base", "/zoe/proxy", pathMode, "", 0, true},
 		{"an invalid path", "/zoe`)", pathMode, "", 0, true},
 	}

@@ -202,6 +202,10 @@ func RouterName(key string, revision int64) string {
 // priority Traefik derives (the rule's length) for any execution's route.
 const StaticRoutePriority = 1_000_000
 
+// StaticRouteLastPriority is a host-routed static route's priority: the
+// lowest there is (0 lets Traefik derive one).
+const StaticRouteLastPriority = 1
+
 // StaticRoute is a fixed route the sidecar keeps in Traefik, such as Zoe's
 // own web UI under its reverse-proxy-path: named "zsc-static-<name>", path
 // routing with the same entry points and TLS as execution routes. Zoe's UI
@@ -210,14 +214,20 @@ const StaticRoutePriority = 1_000_000
 func StaticRoute(name, path, backend string, s Settings) (kvschema.Route, error) {
 	r := kvschema.Route{Name: "zsc-static-" + name, Backend: backend, EntryPoints: s.EntryPoints}
 	var err error
-	if s.Routing == RoutingPath && !strings.HasPrefix(path+"/", s.BasePath+"/") {
+	switch {
+	case s.Routing == RoutingPath && !strings.HasPrefix(path+"/", s.BasePath+"/"):
 		// No request both this rule and a proxied path's matches: either
 		// the proxied paths lie elsewhere or the rule excludes them (below).
 		// Going first changes which rules Traefik tries, never which one
 		// answers, and spares each request to it a pass over every
-		// execution's route. In host routing, apps' hosts may have this
-		// path too, so Traefik's own order stays.
+		// execution's route.
 		r.Priority = StaticRoutePriority
+	case s.Routing == RoutingHost:
+		// The rule has no host: an application's host has this path too,
+		// and a host rule shorter than this rule would come after it by
+		// Traefik's derived priority. Last, so an application's host is
+		// the application's whatever the path.
+		r.Priority = StaticRouteLastPriority
 	}
 	switch {
 	case s.Routing != RoutingPath || !strings.HasPrefix(s.BasePath+"/", path+"/"):
