@@ -54,6 +54,17 @@ type discard struct {
 	code int
 }
 
+// serve sends req through h and fails unless it answers want; what
+// names the muxer in the error.
+func (d *discard) serve(h http.Handler, req *http.Request, want int, what string) {
+	d.code = http.StatusOK
+	clear(d.h)
+	h.ServeHTTP(d, req)
+	if d.code != want {
+		fail(fmt.Errorf("%s: %s answered %d, want %d", what, req.URL.Path, d.code, want))
+	}
+}
+
 func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discard) WriteHeader(code int)        { d.code = code }
@@ -115,14 +126,7 @@ func measureShape(s shape, n, requests int) shapeRun {
 	}
 	miss := httptest.NewRequest(http.MethodGet, keyPath(-1)+"/api/status", nil)
 	w := &discard{h: http.Header{}}
-	serve := func(req *http.Request, want int) {
-		w.code = http.StatusOK
-		clear(w.h)
-		m.ServeHTTP(w, req)
-		if w.code != want {
-			fail(fmt.Errorf("%s: %s answered %d, want %d", s.name, req.URL.Path, w.code, want))
-		}
-	}
+	serve := func(req *http.Request, want int) { w.serve(m, req, want, s.name) }
 	r.miss, r.missAllocs = perRequest(requests, func(i int) { serve(miss, http.StatusNotFound) })
 	r.hit, r.hitAllocs = perRequest(requests, func(i int) { serve(hits[i%hitKeys], http.StatusOK) })
 	return r

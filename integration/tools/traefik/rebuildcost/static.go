@@ -43,14 +43,8 @@ func measureStatic(n, requests, uiPriority int) staticRun {
 		fail(err)
 	}
 	w := &discard{h: http.Header{}}
-	serve := func(req *http.Request, want int) {
-		w.code = http.StatusOK
-		clear(w.h)
-		m.ServeHTTP(w, req)
-		if w.code != want {
-			fail(fmt.Errorf("UI priority %d: %s answered %d, want %d", uiPriority, req.URL.Path, w.code, want))
-		}
-	}
+	what := fmt.Sprintf("UI priority %d", uiPriority)
+	serve := func(req *http.Request, want int) { w.serve(m, req, want, what) }
 	uiReq := httptest.NewRequest(http.MethodGet, "/zoe/api/status", nil)
 	hitReq := httptest.NewRequest(http.MethodGet, keyPath(n/2)+"/api/status", nil)
 	var r staticRun
