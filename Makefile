@@ -84,7 +84,8 @@ images: docker-check traefik
 	integration/images/build.sh
 
 # docker-compose.yml run end to end with those images, then the integration
-# suite against the containerized ensemble and Traefik. Part of make test
+# suite against the containerized ensemble and Traefik, the containerized
+# chaos run, and docker-compose.tls.yml (every hop encrypted). Part of make test
 # where a Docker engine and a compose command are there; says why otherwise.
 compose-e2e: build
 	@if reason=$$($(MAKE) -s --no-print-directory docker-check 2>/dev/null); then \

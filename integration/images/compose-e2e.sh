@@ -18,12 +18,22 @@
 #      an external stack");
 #   5. down -v, and a check that no container, network or volume is left;
 #   6. the containerized chaos run (TestChaosContainers) on a stack of its
-#      own: up, the run, down -v, nothing left.
+#      own: up, the run, down -v, nothing left;
+#   7. docker-compose.tls.yml as its header tells operators to run it, on a
+#      stack of its own (project <project>-tls): throw-away certificates from
+#      integration/cmd/devcerts in a temporary TLS_DIR (owners 65532 and
+#      1000), up, examples/lifecycle.sh over mutual TLS to the sidecar's
+#      published port (prepare, start?wait, 200 through Traefik, whose
+#      ZooKeeper reads go through zk-tls-proxy, stop?wait, 404); plain HTTP,
+#      HTTPS without a client certificate and without the token refused; the
+#      sidecar and the proxy given only the TLS port 2281 and authenticated
+#      there by their certificates (ZooKeeper's x509 log lines); down -v,
+#      nothing left.
 #
 # Environment: COMPOSE (the compose command, default docker-compose),
 # SIDECAR_BIN (the sidecar binary the integration suite starts), E2E_SUITE=0
-# to leave out step 4, E2E_CHAOS=0 step 6, E2E_KEEP=1 to leave the stack up
-# after step 5 for a look.
+# to leave out step 4, E2E_CHAOS=0 step 6, E2E_TLS=0 step 7, E2E_KEEP=1 to
+# leave the stack up after step 5 for a look.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -76,6 +86,8 @@ api_url="http://127.0.0.1:$TRAEFIK_API_PORT"
 http_traefik_url="http://127.0.0.1:$TRAEFIK_HTTP_WEB_PORT"
 http_api_url="http://127.0.0.1:$TRAEFIK_HTTP_API_PORT"
 sidecar_url="http://127.0.0.1:$SIDECAR_PORT"
+# curl's TLS options for the sidecar's API (step 7 serves it over mutual TLS).
+sidecar_tls=()
 
 secrets="$(mktemp -d)"
 leftovers() {
@@ -151,7 +163,7 @@ stack_up() {
 	fi
 	phase "up returned"
 	wait_until 180 "health checks of ${healthy_services[*]}" all_healthy
-	wait_until 60 "sidecar /readyz" curl -sf "$sidecar_url/readyz"
+	wait_until 60 "sidecar /readyz" curl -sf ${sidecar_tls[@]+"${sidecar_tls[@]}"} "$sidecar_url/readyz"
 	phase "healthy: $(for s in "${healthy_services[@]}"; do printf '%s=%s ' "$s" "$(health "$s")"; done)sidecar /readyz=200"
 	local s mode
 	for s in zk1 zk2 zk3; do
@@ -328,6 +340,99 @@ if [[ "${E2E_CHAOS:-1}" != 0 ]]; then
 	grep -q '^--- PASS: TestChaosContainers' "$chaos_log" || rc=1
 	[[ $rc -eq 0 ]] || fail "containerized chaos run (see $chaos_log)"
 	phase "containerized chaos run passed"
+	stack_down
+fi
+
+# 7. docker-compose.tls.yml as its header tells operators to run it, on a
+# stack of its own. The certificates go to a temporary TLS_DIR, so a
+# checkout's own tls/ is never touched.
+if [[ "${E2E_TLS:-1}" != 0 ]]; then
+	project="$project-tls"
+	export COMPOSE_PROJECT_NAME="$project"
+	compose=("${compose_cmd[@]}" -f docker-compose.yml -f docker-compose.tls.yml
+		-f integration/images/docker-compose.images.yml -f integration/images/docker-compose.tls.images.yml)
+	healthy_services=(zk1 zk2 zk3 traefik)
+	export TLS_DIR="$secrets/tls"
+	go run ./integration/cmd/devcerts -dir "$TLS_DIR" >>"$log" 2>&1 || fail "go run ./integration/cmd/devcerts failed (see $log)"
+	# Owners as the header says: bind mounts keep them, and the sidecar and
+	# ZooKeeper refuse (or cannot read) keys that are not their own.
+	as_root() { if [[ "$(id -u)" == 0 ]]; then "$@"; else sudo "$@"; fi; }
+	as_root chown 65532:65532 "$TLS_DIR"/sidecar-*.key "$TLS_DIR/traefik-zk.key"
+	as_root chown 1000:1000 "$TLS_DIR/zookeeper-keystore.pem"
+	phase "tls: throw-away certificates in TLS_DIR=$TLS_DIR ($(cd "$TLS_DIR" &&
+		stat -c '%n %a %u:%g' sidecar-api.key sidecar-zk.key traefik-zk.key zookeeper-keystore.pem | paste -sd, - | sed 's/,/, /g'))"
+	sidecar_url="https://127.0.0.1:$SIDECAR_PORT"
+	sidecar_tls=(--cacert "$TLS_DIR/ca.crt" --cert "$TLS_DIR/zoe-master.crt" --key "$TLS_DIR/zoe-master.key")
+	stack_up
+
+	# What the API's port refuses: plain HTTP (Go's TLS server answers it
+	# 400), HTTPS without a client certificate (the handshake fails), and a
+	# client certificate without the token.
+	expect_status 400 "plain HTTP GET http://127.0.0.1:$SIDECAR_PORT/readyz" "http://127.0.0.1:$SIDECAR_PORT/readyz"
+	if refused="$(curl -sS -o /dev/null --cacert "$TLS_DIR/ca.crt" "$sidecar_url/readyz" 2>&1)"; then
+		fail "HTTPS GET $sidecar_url/readyz without a client certificate was answered"
+	fi
+	[[ "$refused" == *"certificate required"* ]] ||
+		fail "HTTPS GET $sidecar_url/readyz without a client certificate: want a handshake refused with \"certificate required\", got: $refused"
+	say "  HTTPS GET $sidecar_url/readyz without a client certificate -> refused (${refused#curl: })"
+	expect_status 401 "POST /v1/hooks with the client certificate but no token" "${sidecar_tls[@]}" \
+		-H 'Content-Type: application/json' --data-binary "$(hook_body notebook prepare)" "$sidecar_url/v1/hooks"
+	phase "tls: the sidecar's port refuses plain HTTP, HTTPS without a client certificate, and a certificate without the token"
+
+	# The header's step 3, verbatim but for the ports and TLS_DIR.
+	lifecycle_out="$secrets/lifecycle.out"
+	say "SIDECAR_URL=https://localhost:$SIDECAR_PORT CA_FILE=\$TLS_DIR/ca.crt CERT_FILE=\$TLS_DIR/zoe-master.crt KEY_FILE=\$TLS_DIR/zoe-master.key TRAEFIK_URL=$traefik_url BACKEND_HOST=whoami BACKEND_PORT=8888 examples/lifecycle.sh notebook"
+	if ! SIDECAR_URL="https://localhost:$SIDECAR_PORT" CA_FILE="$TLS_DIR/ca.crt" CERT_FILE="$TLS_DIR/zoe-master.crt" \
+		KEY_FILE="$TLS_DIR/zoe-master.key" TOKEN="$TOKEN" TRAEFIK_URL="$traefik_url" BACKEND_HOST=whoami BACKEND_PORT=8888 \
+		examples/lifecycle.sh notebook >"$lifecycle_out" 2>&1; then
+		cat "$lifecycle_out" >>"$log"
+		tail -20 "$lifecycle_out" >&2
+		fail "examples/lifecycle.sh notebook over mutual TLS failed"
+	fi
+	cat "$lifecycle_out" >>"$log"
+	# Its probes of every published path: after start?wait (section 1) and
+	# after stop?wait (section 2), each "    GET <url> -> <status>".
+	probes() { awk -v want="$1" '/^==> /{ s = /^==> through Traefik/ ? (/after the stop/ ? 2 : 1) : 0; next }
+		s == want && /^    GET /' "$lifecycle_out"; }
+	served="$(probes 1)" stopped="$(probes 2)"
+	[[ -n "$served" ]] || fail "examples/lifecycle.sh probed no path through Traefik after start (see $log)"
+	! grep -v -- ' -> 200$' <<<"$served" >/dev/null ||
+		fail "after start?wait, a path not served through Traefik: $(grep -v -- ' -> 200$' <<<"$served")"
+	[[ "$(sed 's/ -> .*//' <<<"$served")" == "$(sed 's/ -> .*//' <<<"$stopped")" ]] ||
+		fail "examples/lifecycle.sh did not probe the same paths after the stop: $stopped"
+	! grep -v -- ' -> 404$' <<<"$stopped" >/dev/null ||
+		fail "after stop?wait, a path still answered: $(grep -v -- ' -> 404$' <<<"$stopped")"
+	sed 's/^ */compose-e2e:   after start?wait: /' <<<"$served"
+	sed 's/^ */compose-e2e:   after stop?wait: /' <<<"$stopped"
+	phase "tls: examples/lifecycle.sh over mutual TLS: prepare, start?wait, 200 through Traefik (via zk-tls-proxy), stop?wait, 404"
+
+	# From ZooKeeper's side: the sidecar and the proxy are given only the
+	# TLS port, Traefik only the proxy, and ZooKeeper authenticated both
+	# clients by their certificates (x509 happens only on the TLS port).
+	for s in sidecar zk-tls-proxy; do
+		zk_ips="$(docker inspect -f '{{ range .Config.Env }}{{ println . }}{{ end }}' "$(container "$s")" |
+			sed -n 's/^TRAEFIK_ZK_SIDECAR_TRAEFIK_ZK_IPS=//p')"
+		[[ "$zk_ips" == zk1:2281,zk2:2281,zk3:2281 ]] ||
+			fail "$s: TRAEFIK_ZK_SIDECAR_TRAEFIK_ZK_IPS=$zk_ips, want zk1:2281,zk2:2281,zk3:2281 (the TLS port only)"
+		say "  $s: ZooKeeper at $zk_ips"
+	done
+	endpoints="$(docker inspect -f '{{ range .Args }}{{ println . }}{{ end }}' "$(container traefik)" |
+		sed -n 's/^--providers.zookeeper.endpoints=//p')"
+	[[ "$endpoints" == 127.0.0.1:2181 ]] ||
+		fail "traefik: --providers.zookeeper.endpoints=$endpoints, want 127.0.0.1:2181 (zk-tls-proxy only)"
+	say "  traefik: ZooKeeper at $endpoints (zk-tls-proxy in its network namespace)"
+	for cn in sidecar traefik; do
+		nodes=()
+		for s in zk1 zk2 zk3; do
+			if docker logs "$(container "$s")" 2>&1 | grep -qF "Authenticated Id 'CN=$cn' for Scheme 'x509'"; then
+				nodes+=("$s")
+			fi
+		done
+		[[ ${#nodes[@]} -gt 0 ]] ||
+			fail "no ZooKeeper node logged \"Authenticated Id 'CN=$cn' for Scheme 'x509'\": the $cn client did not connect over TLS with its certificate"
+		say "  ZooKeeper authenticated CN=$cn by its certificate (x509) on ${nodes[*]}"
+	done
+	phase "tls: the sidecar and zk-tls-proxy reach ZooKeeper only on 2281, over TLS with their certificates"
 	stack_down
 fi
 say "passed in $(since "$t0")"
