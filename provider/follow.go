@@ -298,7 +298,7 @@ func (f *Follower) publish() {
 	if f.DefaultCertificate {
 		cert = f.state.DefaultCertificate
 	}
-	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes), cert))
+	f.current.Publish(f.state.Snapshot(cert))
 }
 
 // readChanges reads the change records of revisions from..to, in order.
