@@ -168,6 +168,12 @@ func (w *Writer) Sync(ctx context.Context, executions []execution.Execution, dry
 		}
 		desired[string(e.ID)] = routes
 	}
+	// Read after every write committed so far, through any replica: an
+	// execution another replica started a moment ago must be seen, or
+	// sync would leave it in place although it is not in the desired set.
+	if err := w.store.Sync(w.layout.stateRoot); err != nil {
+		return SyncPlan{}, err
+	}
 	current, err := w.readAllExecutions()
 	if err != nil {
 		return SyncPlan{}, err

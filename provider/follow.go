@@ -57,6 +57,8 @@ type Follower struct {
 	loaded       bool
 	rung         <-chan struct{}
 	armedVersion int32
+	// polling is true while the bell cannot be armed (logged once).
+	polling bool
 
 	// confirmed is when the mirror was last known to be in step (unix
 	// nanoseconds); following is true while reading the revision succeeds.
@@ -200,10 +202,16 @@ func (f *Follower) arm() {
 	}
 	version, rung, err := f.bell.Arm(f.reader.layout.revisionPath())
 	if err != nil {
-		f.log.Debug("mirror polls: bell not armed", "error", err)
+		if !f.polling {
+			f.log.Debug("mirror polls the revision: its watch cannot be armed", "error", err)
+		}
+		f.polling = true
 		return
 	}
-	f.rung, f.armedVersion = rung, version
+	if f.polling {
+		f.log.Debug("mirror follows its watch again")
+	}
+	f.rung, f.armedVersion, f.polling = rung, version, false
 }
 
 func (f *Follower) readRevision() (int32, error) {
@@ -298,7 +306,7 @@ func (f *Follower) publish() {
 	if f.DefaultCertificate {
 		cert = f.state.DefaultCertificate
 	}
-	f.current.Publish(mirror.NewSnapshot(f.state.Revision, maps.Clone(f.state.Routes), cert))
+	f.current.Publish(f.state.Snapshot(cert))
 }
 
 // readChanges reads the change records of revisions from..to, in order.

@@ -2,9 +2,10 @@ package provider
 
 import (
 	"errors"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/traefik-zk-sidecar/traefik-zk-sidecar/provider/zkstore"
 )
@@ -60,35 +61,13 @@ func (c *committer) check(ops []zkstore.Op) error {
 	return err
 }
 
-// parallel runs fn for 0..n-1 with bounded concurrency (reads pipeline on
-// one ZooKeeper session) and returns the first error.
+// parallel runs fn for 0..n-1, at most 16 at a time (reads pipeline on
+// one ZooKeeper session), and returns the first error.
 func parallel(n int, fn func(i int) error) error {
-	const workers = 16
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		next     atomic.Int64
-	)
-	for w := 0; w < min(workers, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i := range n {
+		g.Go(func() error { return fn(i) })
 	}
-	wg.Wait()
-	return firstErr
+	return g.Wait()
 }

@@ -23,10 +23,11 @@ func TestSync(t *testing.T) {
 	require.NoError(t, err)
 
 	running := []execution.Execution{*notebookExec("kept", "10.0.0.2", 80), *notebookExec("new", "10.0.0.3", 80)}
-	from := store.commitCount()
+	from, syncs := store.commitCount(), store.syncs
 	dry, err := p.Sync(ctx, running, true)
 	require.NoError(t, err)
 	assert.Equal(t, from, store.commitCount(), "a dry run writes nothing")
+	assert.Equal(t, syncs+1, store.syncs, "the records are read after a sync: what another replica committed is seen")
 	require.Len(t, dry.Plans, 2, "an unchanged execution has no plan")
 	assert.Len(t, dry.Plans["new"].Create, 1)
 	assert.Len(t, dry.Plans["old"].Delete, 1)

@@ -26,6 +26,10 @@ type State struct {
 	Routes   map[string]kvschema.Route
 	// DefaultCertificate is the deployment's, once one was generated.
 	DefaultCertificate *state.Certificate
+
+	// fragments are the routes' parts of the body, encoded when they were
+	// written; a route without one is encoded when a body is rendered.
+	fragments map[string]fragment
 }
 
 // Load builds the state at revision from the full records: the permanent
@@ -58,6 +62,7 @@ func (s *State) Apply(c state.Change) error {
 	}
 	for _, name := range c.Remove {
 		delete(s.Routes, name)
+		delete(s.fragments, name)
 	}
 	for _, r := range c.Upsert {
 		s.upsert(r)
@@ -74,9 +79,29 @@ func (s *State) upsert(r kvschema.Route) {
 		// Written as a tombstone, or the sentinel (which only keeps the
 		// KV tree's maps non-empty): neither matches any request.
 		delete(s.Routes, r.Name)
+		delete(s.fragments, r.Name)
 		return
 	}
 	s.Routes[r.Name] = r
+	if s.fragments == nil {
+		s.fragments = map[string]fragment{}
+	}
+	if f, err := encodeFragment(r); err == nil {
+		s.fragments[r.Name] = f
+	} else {
+		// Encoded again when a body is rendered, which reports the error.
+		delete(s.fragments, r.Name)
+	}
+}
+
+// Snapshot is the state as a snapshot that shares nothing the state
+// changes later; cert, when not nil, goes into Traefik's default TLS store.
+// It copies the maps (about 1 ms at 10,000 routes), not the routes'
+// encoded parts, which are never changed once made.
+func (s *State) Snapshot(cert *state.Certificate) *Snapshot {
+	snap := NewSnapshot(s.Revision, maps.Clone(s.Routes), cert)
+	snap.fragments = maps.Clone(s.fragments)
+	return snap
 }
 
 // Configuration is Traefik's dynamic configuration for the routes: the

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 
@@ -19,7 +18,10 @@ import (
 type Snapshot struct {
 	Revision int64
 	routes   map[string]kvschema.Route
-	cert     *state.Certificate
+	// fragments are the routes' encoded parts the state had; the others
+	// are encoded when the body is rendered.
+	fragments map[string]fragment
+	cert      *state.Certificate
 
 	render sync.Once
 	body   []byte
@@ -44,11 +46,26 @@ func NewSnapshot(revision int64, routes map[string]kvschema.Route, cert *state.C
 func (s *Snapshot) Routes() int { return len(s.routes) }
 
 // Body is the JSON configuration and its entity tag, a hash of the body:
-// replicas at the same revision render the same bytes (encoding/json sorts
-// map keys), so the tag is the same on each.
+// replicas at the same revision render the same bytes (the document
+// encoding/json would write, map keys sorted), so the tag is the same on
+// each.
 func (s *Snapshot) Body() (body []byte, etag string, err error) {
 	s.render.Do(func() {
-		s.body, s.err = json.Marshal(NewDocument(s.routes, s.cert))
+		if s.fragments == nil {
+			s.fragments = make(map[string]fragment, len(s.routes))
+		}
+		for name, r := range s.routes {
+			if _, ok := s.fragments[name]; ok {
+				continue
+			}
+			f, err := encodeFragment(r)
+			if err != nil {
+				s.err = err
+				return
+			}
+			s.fragments[name] = f
+		}
+		s.body, s.err = render(s.fragments, s.cert)
 		if s.err == nil {
 			sum := sha256.Sum256(s.body)
 			s.etag = `"` + hex.EncodeToString(sum[:12]) + `"`

@@ -31,10 +31,24 @@ type Doorbell struct {
 
 // bellSession is one session of the doorbell; broken is closed when its
 // connection drops (or the doorbell closes), which rings its watches.
+// store (or err) is set, and ready closed, under the doorbell's lock once
+// connecting returned (adding the digest credentials waits for the
+// server): Arm never waits for it.
 type bellSession struct {
 	store     *Store
+	err       error
+	ready     chan struct{}
 	broken    chan struct{}
 	breakOnce sync.Once
+}
+
+func (b *bellSession) isReady() bool {
+	select {
+	case <-b.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 func (b *bellSession) breakOff() { b.breakOnce.Do(func() { close(b.broken) }) }
@@ -82,44 +96,69 @@ func (d *Doorbell) Arm(p string) (version int32, rung <-chan struct{}, err error
 	return version, out, nil
 }
 
-// session is the live session, a new one in place of a broken one.
+// session is the live session; it starts a new one in place of a broken
+// one (or of one that failed to connect) and fails fast until that one has
+// a session.
 func (d *Doorbell) session() (*bellSession, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return nil, fmt.Errorf("%w: doorbell closed", ErrUnavailable)
 	}
-	if d.cur != nil && d.cur.isBroken() {
-		go d.cur.store.Close() // Close waits up to a second for the server
+	if cur := d.cur; cur != nil && cur.isReady() && (cur.err != nil || cur.isBroken()) {
+		if cur.store != nil {
+			go cur.store.Close() // Close waits up to a second for the server
+		}
 		d.cur = nil
 	}
 	if d.cur == nil {
-		sess := &bellSession{broken: make(chan struct{})}
+		d.cur = d.dial()
+	}
+	cur := d.cur
+	switch {
+	case !cur.isReady():
+		return nil, fmt.Errorf("%w: doorbell connecting", ErrUnavailable)
+	case cur.err != nil:
+		return nil, fmt.Errorf("%w: doorbell: %v", ErrUnavailable, cur.err)
+	case !cur.store.Connected():
+		return nil, fmt.Errorf("%w: doorbell session %s", ErrUnavailable, cur.store.State())
+	}
+	return cur, nil
+}
+
+// dial starts a session in the background.
+func (d *Doorbell) dial() *bellSession {
+	sess := &bellSession{ready: make(chan struct{}), broken: make(chan struct{})}
+	go func() {
 		store, err := connect(d.opts, func(st zk.State) {
 			if st == zk.StateDisconnected || st == zk.StateExpired {
 				sess.breakOff()
 			}
 		})
-		if err != nil {
-			return nil, err
+		// Under the lock, so that Close sees either a session still
+		// connecting (ended here) or a ready one (ended there).
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		sess.store, sess.err = store, err
+		close(sess.ready)
+		if d.closed && store != nil {
+			go store.Close()
 		}
-		sess.store = store
-		d.cur = sess
-	}
-	if !d.cur.store.Connected() {
-		return nil, fmt.Errorf("%w: doorbell session %s", ErrUnavailable, d.cur.store.State())
-	}
-	return d.cur, nil
+	}()
+	return sess
 }
 
-// Close ends the doorbell's session and rings its watches.
+// Close ends the doorbell's session and rings its watches; a session still
+// connecting is ended when it is made.
 func (d *Doorbell) Close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closed = true
-	if d.cur != nil {
-		d.cur.breakOff()
-		d.cur.store.Close()
+	if cur := d.cur; cur != nil {
+		cur.breakOff()
+		if cur.isReady() && cur.store != nil {
+			go cur.store.Close()
+		}
 		d.cur = nil
 	}
 }
