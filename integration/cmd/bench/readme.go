@@ -106,7 +106,7 @@ func (r *results) readme(report string) string {
 	w("decode, build and apply with nothing in front; once with `tls.stores.default.defaultCertificate` removed (Traefik then ")
 	w("generates a certificate on every reload) and once with an inline one. *Mirror lag*: a start hook to A, then B's ")
 	w("`/readyz` polled every millisecond until its mirror revision reaches the transaction's (the router name ends with it), ")
-	w("%d hooks 50 ms apart per size, measured from A's answer, while the HTTP Traefik rebuilds. *Idle*: every Traefik idle, ", r.cfg.lagSamples)
+	w("%d hooks 50 ms apart per size (so that the p99 is not simply the largest), measured from A's answer, while the HTTP Traefik rebuilds. *Idle*: every Traefik idle, ", r.cfg.lagSamples)
 	w("then CPU time over %s (the HTTP Traefik's polls are held, so it fetches a body every 4 s); RSS is `VmRSS`, the ", r.cfg.idleFor)
 	w("sidecars' peak `VmHWM`. *Routing cost*: Traefik's CPU time over %s of sequential requests on one kept-alive ", r.cfg.routingFor)
 	w("connection to a served path (hit) and to an unknown one (404), divided by the requests sent.\n\n")
