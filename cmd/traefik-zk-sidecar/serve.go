@@ -117,7 +117,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("starting traefik-zk-sidecar", "version", versionString(), "listen", ln.Addr().String(), "config", cfg)
 
-	store, err := connect(ctx, cfg, log)
+	// One set of options (the TLS files loaded once) for the writer's
+	// session and the mirror's doorbell.
+	zkOpts, err := zooKeeperOptions(cfg, log)
+	if err != nil {
+		return err
+	}
+	store, err := connectWith(ctx, cfg, zkOpts, log)
 	if err != nil {
 		return err
 	}
@@ -142,11 +148,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// The writer outlives the HTTP server so in-flight hooks can finish.
 	stopWriter := writer.Start(context.Background())
 	defer stopWriter() // on early returns; a second call is harmless
-	zkOpts, err := cfg.ZooKeeperOptions()
-	if err != nil {
-		return err
-	}
-	zkOpts.Logger = log
 	bell := zkstore.NewDoorbell(zkOpts)
 	defer bell.Close()
 	follower := provider.NewFollower(writer.Reader, bell, log)

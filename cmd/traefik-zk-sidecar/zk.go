@@ -17,14 +17,25 @@ import (
 // connectTimeout bounds the wait for the first ZooKeeper session.
 const connectTimeout = 30 * time.Second
 
+// zooKeeperOptions are the connection options, logging to log.
+func zooKeeperOptions(cfg config.Config, log *slog.Logger) (zkstore.Options, error) {
+	opts, err := cfg.ZooKeeperOptions()
+	opts.Logger = log
+	return opts, err
+}
+
 // connect opens the ZooKeeper session and waits for it, giving up after
 // connectTimeout or when ctx ends.
 func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*zkstore.Store, error) {
-	opts, err := cfg.ZooKeeperOptions()
+	opts, err := zooKeeperOptions(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	opts.Logger = log
+	return connectWith(ctx, cfg, opts, log)
+}
+
+// connectWith is connect with the options made already.
+func connectWith(ctx context.Context, cfg config.Config, opts zkstore.Options, log *slog.Logger) (*zkstore.Store, error) {
 	log.Debug("connecting to zookeeper", "servers", strings.Join(opts.Servers, ","))
 	store, err := zkstore.Connect(opts)
 	if err != nil {
