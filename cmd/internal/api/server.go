@@ -27,6 +27,10 @@ import (
 // MaxBodyBytes bounds every request body (1 MiB).
 const MaxBodyBytes = 1 << 20
 
+// maxDrainBytes bounds what is read, and dropped, of a body over
+// MaxBodyBytes so that its client gets the 413.
+const maxDrainBytes = 8 << 20
+
 // maxWait bounds ?wait so a client cannot hold a request open for long.
 const maxWait = 5 * time.Minute
 
@@ -408,6 +412,11 @@ func decodeBody(r *http.Request, v any) (int, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
+		// Read what the client still sends, up to a bound (and the
+		// server's read timeout), before answering: a connection closed
+		// with unread data is reset, and a client still writing its body
+		// then loses the answer.
+		_, _ = io.CopyN(io.Discard, r.Body, maxDrainBytes)
 		return http.StatusRequestEntityTooLarge, tooLarge
 	}
 	if err != nil {
