@@ -294,20 +294,31 @@ func (s *apiSidecar) metrics() map[string]float64 {
 	r := s.request(http.MethodGet, "/metrics", nil, apiNoAuth, 30*time.Second)
 	require.Equal(t, http.StatusOK, r.status, r)
 	assert.Contains(t, r.header.Get("Content-Type"), "text/plain")
+	out, err := parseMetrics(r.body)
+	require.NoError(t, err)
+	return out
+}
+
+// parseMetrics reads Prometheus' text format into series → value.
+func parseMetrics(body []byte) (map[string]float64, error) {
 	out := map[string]float64{}
-	sc := bufio.NewScanner(bytes.NewReader(r.body))
+	sc := bufio.NewScanner(bytes.NewReader(body))
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')
-		require.Positive(t, i, line)
+		if i <= 0 {
+			return nil, fmt.Errorf("metrics line %q: no value", line)
+		}
 		v, err := strconv.ParseFloat(line[i+1:], 64)
-		require.NoError(t, err, line)
+		if err != nil {
+			return nil, fmt.Errorf("metrics line %q: %w", line, err)
+		}
 		out[line[:i]] = v
 	}
-	return out
+	return out, sc.Err()
 }
 
 func apiStep(t *testing.T, name string, f func(t *testing.T)) {

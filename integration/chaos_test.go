@@ -892,12 +892,15 @@ func mirrorRings(base string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, "zk_sidecar_mirror_bell_rings_total "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
+	series, err := parseMetrics(body)
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("no zk_sidecar_mirror_bell_rings_total in %s/metrics", base)
+	rings, ok := series["zk_sidecar_mirror_bell_rings_total"]
+	if !ok {
+		return 0, fmt.Errorf("no zk_sidecar_mirror_bell_rings_total in %s/metrics", base)
+	}
+	return rings, nil
 }
 
 // report prints the run's figures.

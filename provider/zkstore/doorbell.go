@@ -42,20 +42,16 @@ type bellSession struct {
 	breakOnce sync.Once
 }
 
-func (b *bellSession) isReady() bool {
-	select {
-	case <-b.ready:
-		return true
-	default:
-		return false
-	}
-}
-
 func (b *bellSession) breakOff() { b.breakOnce.Do(func() { close(b.broken) }) }
 
-func (b *bellSession) isBroken() bool {
+func (b *bellSession) isBroken() bool { return closed(b.broken) }
+
+func (b *bellSession) isReady() bool { return closed(b.ready) }
+
+// closed tells whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
 	select {
-	case <-b.broken:
+	case <-ch:
 		return true
 	default:
 		return false
